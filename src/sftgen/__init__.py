@@ -1,0 +1,3 @@
+"""sftgen: does supervised fine-tuning generalize, and what makes it?"""
+
+__version__ = "0.1.0"
