@@ -1,0 +1,171 @@
+"""The ``sftgen`` command line: each command parses arguments and calls one library function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sftgen")
+def main() -> None:
+    """Does SFT generalize? Tasks with instruction and difficulty shifts, data, training and evaluation."""
+
+
+@main.command("splits")
+@click.option("--group", default=None, help="Only the splits of this group (study, quick, all, sokoban, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def splits_command(group: str | None, as_json: bool) -> None:
+    """List the named evaluation splits."""
+    from sftgen.splits import GROUPS, SPLITS, resolve_splits
+
+    try:
+        chosen = resolve_splits([group]) if group else list(SPLITS.values())
+    except KeyError as err:
+        _fail(str(err.args[0]))
+    rows = [
+        {
+            "name": s.name,
+            "task": s.task,
+            "variant": s.variant,
+            "difficulty": s.difficulty,
+            "category": s.category,
+            "size": s.size,
+            "groups": [g for g, members in GROUPS.items() if any(m.name == s.name for m in members)],
+        }
+        for s in chosen
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(title="sftgen evaluation splits")
+    for column in ("name", "task", "variant", "difficulty", "category", "size", "groups"):
+        table.add_column(column, justify="right" if column == "size" else "left")
+    for row in rows:
+        table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for v in row.values()))
+    console.print(table)
+
+
+@main.command("show")
+@click.argument("split")
+@click.option("--index", default=0, show_default=True, help="Which instance of the split.")
+@click.option("--template", default="study", show_default=True, type=click.Choice(["study", "compact"]))
+def show_command(split: str, index: int, template: str) -> None:
+    """Print one instance's prompt and its optimal answer."""
+    from sftgen.agents import oracle_answer
+    from sftgen.splits import get_split
+
+    try:
+        spec = get_split(split)
+    except KeyError as err:
+        _fail(str(err.args[0]))
+    if not 0 <= index < spec.size:
+        _fail(f"--index must be in 0..{spec.size - 1} for {split}")
+    instance = spec.instance(index)
+    env = instance.make_env(template)
+    prompt = env.observation()[0]["content"]
+    console.rule(f"{instance.id}  (variant {spec.variant}, difficulty {spec.difficulty})")
+    console.print(prompt, markup=False, highlight=False)
+    console.rule("optimal answer")
+    console.print(oracle_answer(env), markup=False, highlight=False)
+
+
+@main.command("generate")
+@click.argument("kind", type=click.Choice(["answer-only", "diverse", "cot", "diverse-cot", "rl"]))
+@click.option("--task", required=True, type=click.Choice(["sokoban", "points"]))
+@click.option("--n", "n", required=True, type=int, help="Levels (Sokoban: every state is a row) or hands (Points).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--template", default="study", show_default=True, type=click.Choice(["study", "compact"]))
+@click.option("--paraphrases", is_flag=True, help="Sample each row's wording from the training paraphrases.")
+@click.option("--diverse-rl", is_flag=True, help="RL prompts with random action words / face-card maps.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def generate_command(
+    kind: str,
+    task: str,
+    n: int,
+    seed: int,
+    out: Path,
+    template: str,
+    paraphrases: bool,
+    diverse_rl: bool,
+    overwrite: bool,
+) -> None:
+    """Build an SFT or RL dataset (byte-identical for the same arguments)."""
+    from sftgen.data.build import BuildConfig, build_dataset
+
+    config = BuildConfig(kind, task, n, seed, template, paraphrases, diverse_rl)
+    try:
+        config.validate()
+        manifest = build_dataset(config, out, overwrite=overwrite)
+    except (ValueError, FileExistsError) as err:
+        _fail(str(err))
+    console.print(
+        f"[green]wrote[/] {out}: {manifest['rows']} rows from {manifest['distinct_instances']} "
+        f"instances, sha256 {manifest['sha256'][:16]}…"
+    )
+
+
+@main.command("datasets")
+@click.option("--out", default="runs/datasets", show_default=True, type=click.Path(path_type=Path))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--overwrite", is_flag=True)
+def datasets_command(out: Path, seed: int, overwrite: bool) -> None:
+    """Build the study's training sets for both tasks (every kind) and print the split table."""
+    from sftgen.data.study import build_study_datasets
+
+    try:
+        summary = build_study_datasets(out, seed=seed, overwrite=overwrite)
+    except (ValueError, FileExistsError) as err:
+        _fail(str(err))
+    table = Table(title=f"training data in {out}")
+    for column in ("dataset", "rows", "instances", "sha256"):
+        table.add_column(column)
+    for name, manifest in summary.items():
+        table.add_row(name, str(manifest["rows"]), str(manifest["distinct_instances"]), manifest["sha256"][:16])
+    console.print(table)
+    splits_command.callback(group="study", as_json=False)  # type: ignore[misc]
+
+
+@main.command("play")
+@click.argument("task", type=click.Choice(["sokoban", "points"]))
+@click.option("--variant", default=None, help="Instruction variant (default: the training one).")
+@click.option("--difficulty", default=None, help="Sokoban: 6x6-1, 10x10-2, ...; Points: four, five, six, large.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def play_command(task: str, variant: str | None, difficulty: str | None, seed: int) -> None:
+    """Play a task in the terminal; the board redraws after each move."""
+    from sftgen.play import play
+
+    try:
+        play(task, variant=variant, difficulty=difficulty, seed=seed, console=console)
+    except (KeyError, ValueError) as err:
+        _fail(str(err.args[0]) if err.args else str(err))
+
+
+@main.command("bench")
+@click.argument("name", type=click.Choice(["generation"]))
+@click.option("--json", "json_path", default=None, type=click.Path(path_type=Path), help="Also write rows as JSON.")
+@click.option("--quick", is_flag=True, help="Fewer repetitions (for a smoke check, not for numbers).")
+def bench_command(name: str, json_path: Path | None, quick: bool) -> None:
+    """Run a benchmark in benchmarks/ and print its table (ratios measured side by side)."""
+    from sftgen.bench import run_benchmark
+
+    try:
+        run_benchmark(name, json_path=json_path, quick=quick, console=console)
+    except FileNotFoundError as err:
+        _fail(str(err))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

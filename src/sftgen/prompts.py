@@ -1,0 +1,166 @@
+"""Turn (state, declared variant, style) into chat messages, and solver answers into targets.
+
+Templates are data (``resources/templates.yaml``); paraphrase 0 is the study's text verbatim. Messages
+are plain ``[{"role": "user", "content": ...}]`` lists so that any tokenizer's chat template wraps
+them: no hard-coded chat markup, unlike the study's code.
+
+Two template families exist: ``study`` (the study's wording and its paraphrases, the default for
+real models) and ``compact`` (one token per board cell and the declared mapping written
+direction-first, ``up = w1``, so a from-scratch model reads it as "copy the token after up").
+Both use the same response formats, so one parser scores every model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from sftgen.tasks.points import FaceMap, Hand
+from sftgen.tasks.sokoban import ACTIONS, Board
+from sftgen.variants import ActionVocab
+
+TEMPLATES = ("study", "compact")
+RESPONSE_FORMATS = ("answer", "think")
+Chat = list[dict[str, str]]
+
+
+@cache
+def _template_data() -> dict:
+    text = resources.files("sftgen.resources").joinpath("templates.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def paraphrase_count(task: str) -> int:
+    return len(_template_data()[task]["paraphrases"])
+
+
+def paraphrase_pool(task: str, held_out: bool) -> tuple[int, ...]:
+    """Paraphrase indices for training (0 = study text first) or for the held-out evaluation pool."""
+    cut = _template_data()["held_out_from"]
+    indices = range(paraphrase_count(task))
+    return tuple(i for i in indices if (i >= cut) == held_out)
+
+
+@dataclass(frozen=True)
+class PromptStyle:
+    """How a prompt is written: template family, paraphrase index and response format."""
+
+    template: str = "study"
+    paraphrase: int = 0
+    response_format: str = "answer"
+
+    def __post_init__(self) -> None:
+        if self.template not in TEMPLATES:
+            raise ValueError(f"template must be one of {TEMPLATES}, got {self.template!r}")
+        if self.response_format not in RESPONSE_FORMATS:
+            raise ValueError(f"response_format must be one of {RESPONSE_FORMATS}, got {self.response_format!r}")
+        if self.paraphrase < 0 or (self.template == "compact" and self.paraphrase != 0):
+            raise ValueError(f"paraphrase {self.paraphrase} does not exist for template {self.template!r}")
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    """Replace ``{name}`` placeholders literally; other braces (JSON in the GP template) stay text."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def _user(content: str) -> Chat:
+    return [{"role": "user", "content": content}]
+
+
+# --- Sokoban -----------------------------------------------------------------------------------------
+
+
+def sokoban_action_section(declared: ActionVocab | None) -> str:
+    """The study's ``Answers:`` block; the empty variant has none at all."""
+    if declared is None:
+        return ""
+    lines = ["Answers:", " | ".join(f"<answer> {w} </answer>" for w in declared.words)]
+    if declared.explained:
+        pairs = ", ".join(f"{w} is {a.capitalize()}" for w, a in zip(declared.words, ACTIONS, strict=True))
+        lines.append(f"where {pairs}.")
+    return "\n".join(lines)
+
+
+def _compact_sokoban(board: Board, declared: ActionVocab | None, response_format: str) -> str:
+    lines = ["sokoban"]
+    if declared is not None:
+        lines.append("actions : " + " , ".join(f"{a} = {w}" for a, w in zip(ACTIONS, declared.words, strict=True)))
+    lines.append("board :")
+    lines.extend(" ".join(row) for row in board.to_rows())
+    lines.append("format : " + ("think answer" if response_format == "think" else "answer"))
+    return "\n".join(lines)
+
+
+def sokoban_messages(board: Board, declared: ActionVocab | None, style: PromptStyle = PromptStyle()) -> Chat:
+    """The one-turn, stateless prompt for the current board."""
+    if style.template == "compact":
+        return _user(_compact_sokoban(board, declared, style.response_format))
+    data = _template_data()["sokoban"]
+    template = data["paraphrases"][style.paraphrase]
+    section = sokoban_action_section(declared)
+    if not section:  # no section at all: drop its paragraph, not just the placeholder
+        template = template.replace("{action_section}\n\n", "")
+    values = {
+        "action_section": section,
+        "grid": board.to_text(),
+        "answer_format": data["answer_format"][style.response_format],
+    }
+    return _user(_fill(template, values))
+
+
+def sokoban_answer(word: str, reasoning: str | None = None) -> str:
+    """Target text: ``<answer> Up </answer>``, preceded by a think block for CoT targets."""
+    answer = f"<answer> {word} </answer>"
+    return answer if reasoning is None else f"<think> {reasoning} </think> {answer}"
+
+
+# --- General Points ----------------------------------------------------------------------------------
+
+_SLOT_LETTERS = "xyzwvu"
+_NUMBER_LETTERS = "abcdef"
+
+
+def _compact_points(hand: Hand, declared: FaceMap, response_format: str) -> str:
+    return "\n".join(
+        [
+            "24 game",
+            f"values : J = {declared.jack} , Q = {declared.queen} , K = {declared.king}",
+            "cards : " + " ".join(hand.labels()),
+            "format : " + ("think answer" if response_format == "think" else "answer"),
+        ]
+    )
+
+
+def points_messages(hand: Hand, declared: FaceMap, style: PromptStyle = PromptStyle()) -> Chat:
+    """The single-turn prompt for a hand, declaring the face-card values of ``declared``."""
+    if style.template == "compact":
+        return _user(_compact_points(hand, declared, style.response_format))
+    data = _template_data()["points"]
+    n = len(hand.ranks)
+    if n > len(_SLOT_LETTERS):
+        raise ValueError(f"the study template supports at most {len(_SLOT_LETTERS)} cards, got {n}")
+    numbers = list(_NUMBER_LETTERS[:n])
+    values = {
+        "num_cards": str(n),
+        "face_card_msg": declared.message(),
+        "cards": repr(hand.labels()),
+        "card_slots": ", ".join(_SLOT_LETTERS[:n]),
+        "number_slots": ", ".join(numbers),
+        "number_names": ", ".join(numbers[:-1]) + ", and " + numbers[-1],
+    }
+    text = _fill(data["paraphrases"][style.paraphrase], values)
+    format_line = data["format_line"][style.response_format]
+    return _user(f"{text}\n{format_line}" if format_line else text)
+
+
+def points_answer(labels: Sequence[str], numbers: Sequence[int], formula: str, reasoning: str | None = None) -> str:
+    """Target text in the study's JSON answer format, preceded by a think block for CoT targets."""
+    answer = json.dumps({"cards": list(labels), "number": list(numbers), "formula": formula}, ensure_ascii=False)
+    return answer if reasoning is None else f"<think> {reasoning} </think> {answer}"

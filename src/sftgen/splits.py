@@ -1,0 +1,194 @@
+"""Named, frozen evaluation splits and the groups that bundle them.
+
+The grid below is the single source: each row (task, name, variant, difficulty, category, size)
+expands into a registered split. An instance's seed is a hash of (registry version, split name,
+index), so a split resolves to the same instances on every machine, whatever other splits are
+listed with it, and a smaller ``size`` is always a prefix of the study-sized split.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from sftgen.envs import PointsEnv, SokobanEnv, hand_for_seed, level_for_seed
+from sftgen.prompts import PromptStyle, paraphrase_pool
+from sftgen.seeding import content_hash, derive_seed
+from sftgen.tasks.points import FaceMap, Hand
+from sftgen.tasks.sokoban import Level
+from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, SOKOBAN_VARIANTS, sokoban_difficulty
+
+REGISTRY_VERSION = "sftgen-splits-v1"
+TASKS = ("sokoban", "points")
+CATEGORIES = ("id", "instruction", "difficulty", "fake", "paraphrase", "validation")
+STUDY_SIZES = {"sokoban": 100, "points": 500}
+QUICK_SIZES = {"sokoban": 20, "points": 50}
+
+
+@dataclass(frozen=True)
+class Split:
+    """A named evaluation set: task, variant, difficulty, category, size and seed namespace."""
+
+    name: str
+    task: str
+    variant: str
+    difficulty: str
+    category: str
+    size: int
+    in_study: bool = True
+
+    @property
+    def short_name(self) -> str:
+        return self.name.split("/", 1)[1]
+
+    def with_size(self, size: int) -> Split:
+        if size < 1:
+            raise ValueError(f"split size must be ≥ 1, got {size}")
+        return replace(self, size=size)
+
+    def instances(self) -> list[Instance]:
+        return [self.instance(i) for i in range(self.size)]
+
+    def instance(self, index: int) -> Instance:
+        held_out = paraphrase_pool(self.task, held_out=True)
+        paraphrase = 0
+        if self.category == "paraphrase":
+            paraphrase = held_out[derive_seed(REGISTRY_VERSION, self.name, index, "paraphrase") % len(held_out)]
+        seed = derive_seed(REGISTRY_VERSION, self.name, index)
+        return Instance(self.name, index, seed, self.task, self.variant, self.difficulty, paraphrase)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One evaluation episode's address; ``materialize`` turns it into a level or a hand."""
+
+    split: str
+    index: int
+    seed: int
+    task: str
+    variant: str
+    difficulty: str
+    paraphrase: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.split}#{self.index}"
+
+    def materialize(self) -> Level | Hand:
+        return _materialize(self.task, self.seed, self.variant, self.difficulty)
+
+    def key(self) -> str:
+        """Canonical identity of the puzzle itself (used to prove train/eval disjointness)."""
+        payload = self.materialize()
+        if self.task == "sokoban":
+            return sokoban_key(payload)  # type: ignore[arg-type]
+        variant = POINTS_VARIANTS[self.variant]
+        return points_key(payload, variant.declared, variant.scored)  # type: ignore[arg-type]
+
+    def make_env(self, template: str = "study", response_format: str = "answer") -> SokobanEnv | PointsEnv:
+        """An env set to this instance's variant, difficulty and paraphrase, already reset."""
+        style = PromptStyle(template, self.paraphrase if template == "study" else 0, response_format)
+        payload = self.materialize()
+        if self.task == "sokoban":
+            env = SokobanEnv(SOKOBAN_VARIANTS[self.variant], sokoban_difficulty(self.difficulty), style)
+            env.reset(level=payload)  # type: ignore[arg-type]
+            return env
+        points_env = PointsEnv(POINTS_VARIANTS[self.variant], POINTS_DIFFICULTIES[self.difficulty], style)
+        points_env.reset(hand=payload)  # type: ignore[arg-type]
+        return points_env
+
+
+@lru_cache(maxsize=65536)
+def _materialize(task: str, seed: int, variant: str, difficulty: str) -> Level | Hand:
+    if task == "sokoban":
+        return level_for_seed(seed, sokoban_difficulty(difficulty))
+    return hand_for_seed(seed, POINTS_DIFFICULTIES[difficulty], POINTS_VARIANTS[variant])
+
+
+def sokoban_key(level: Level) -> str:
+    """A Sokoban puzzle is its start board."""
+    return content_hash("sokoban\n" + level.board.key())
+
+
+def points_key(hand: Hand, declared: FaceMap, scored: FaceMap) -> str:
+    """A Points puzzle is its card multiset (order aside) under its declared and scored values."""
+    return content_hash(f"points\n{','.join(sorted(hand.labels()))}\n{declared.name}|{scored.name}")
+
+
+# task, short name, variant, difficulty, category, in the study's protocol
+_GRID: tuple[tuple[str, str, str, str, str, bool], ...] = (
+    ("sokoban", "id", "base", "6x6-1", "id", True),
+    ("sokoban", "cardinal", "cardinal", "6x6-1", "instruction", True),
+    ("sokoban", "emoji", "emoji", "6x6-1", "instruction", True),
+    ("sokoban", "empty", "empty", "6x6-1", "instruction", True),
+    ("sokoban", "numerical", "numerical", "6x6-1", "instruction", True),
+    ("sokoban", "alphabetical", "alphabetical", "6x6-1", "instruction", True),
+    ("sokoban", "random", "random", "6x6-1", "instruction", True),
+    ("sokoban", "fake_numerical", "fake_numerical", "6x6-1", "fake", True),
+    ("sokoban", "fake_cardinal", "fake_cardinal", "6x6-1", "fake", True),
+    ("sokoban", "fake_emoji", "fake_emoji", "6x6-1", "fake", True),
+    ("sokoban", "larger", "base", "10x10-1", "difficulty", True),
+    ("sokoban", "two_boxes", "base", "6x6-2", "difficulty", True),
+    ("sokoban", "complex", "base", "10x10-2", "difficulty", True),
+    ("sokoban", "paraphrase", "base", "6x6-1", "paraphrase", False),
+    ("sokoban", "validation", "base", "6x6-1", "validation", False),
+    ("points", "id", "all_10", "four", "id", True),
+    ("points", "all_5", "all_5", "four", "instruction", True),
+    ("points", "all_7", "all_7", "four", "instruction", True),
+    ("points", "all_12", "all_12", "four", "difficulty", True),
+    ("points", "regular", "regular", "four", "difficulty", True),
+    ("points", "large", "all_10", "large", "difficulty", True),
+    ("points", "five", "all_10", "five", "difficulty", True),
+    ("points", "six", "all_10", "six", "difficulty", False),
+    ("points", "fake", "fake", "four", "fake", True),
+    ("points", "fake_all_5", "fake_all_5", "four", "fake", True),
+    ("points", "paraphrase", "all_10", "four", "paraphrase", False),
+    ("points", "validation", "all_10", "four", "validation", False),
+)
+
+SPLITS: dict[str, Split] = {
+    f"{task}/{name}": Split(f"{task}/{name}", task, variant, difficulty, category, STUDY_SIZES[task], in_study)
+    for task, name, variant, difficulty, category, in_study in _GRID
+}
+
+
+def _group(names: Iterable[str], sizes: dict[str, int] | None = None) -> tuple[Split, ...]:
+    splits = [SPLITS[n] for n in names]
+    return tuple(s.with_size(sizes[s.task]) if sizes else s for s in splits)
+
+
+_STUDY = [n for n, s in SPLITS.items() if s.in_study]
+_EVAL = [n for n, s in SPLITS.items() if s.category != "validation"]
+GROUPS: dict[str, tuple[Split, ...]] = {
+    "study": _group(_STUDY),
+    "all": _group(_EVAL),
+    "quick": _group(_STUDY, QUICK_SIZES),
+    "validation": _group(n for n in SPLITS if n.endswith("/validation")),
+    "paraphrase": _group(n for n in SPLITS if n.endswith("/paraphrase")),
+}
+for _task in TASKS:
+    GROUPS[_task] = _group(n for n in _EVAL if n.startswith(_task + "/"))
+
+
+def get_split(name: str) -> Split:
+    """A split by name; an unknown name is an error that lists the closest names."""
+    try:
+        return SPLITS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, [*SPLITS, *GROUPS], n=5, cutoff=0.4)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise KeyError(f"unknown split {name!r}.{hint} Run `sftgen splits` to list them all.") from None
+
+
+def resolve_splits(names: Sequence[str] | str, size: int | None = None) -> list[Split]:
+    """Group names and split names (comma-separated or a list) to splits, in order, without repeats."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    resolved: dict[str, Split] = {}
+    for name in names:
+        for split in GROUPS[name] if name in GROUPS else (get_split(name),):
+            resolved.setdefault(split.name, split)
+    splits = list(resolved.values())
+    return [s.with_size(size) for s in splits] if size else splits
