@@ -5,14 +5,30 @@ Run with ``sftgen bench generation [--json FILE]``. Peers come from the ``bench`
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import time
+from pathlib import Path
 
 import numpy as np
 
 from sftgen.bench import rate
 from sftgen.tasks.points import FaceMap, generate_hand, is_solvable
 from sftgen.tasks.sokoban import DIFFICULTIES, generate_level
+
+
+def _load_gym_sokoban_generate_room():
+    """gym-sokoban's room generator, loaded from its file: its package __init__ needs pkg_resources and gym."""
+    spec = importlib.util.find_spec("gym_sokoban")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "envs" / "room_utils.py"
+    module_spec = importlib.util.spec_from_file_location("gym_sokoban_room_utils", path)
+    if module_spec is None or module_spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.generate_room
 
 
 def _gym_sokoban_rate(dim: int, boxes: int, count: int) -> float | None:

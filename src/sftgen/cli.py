@@ -50,10 +50,11 @@ def splits_command(group: str | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     table = Table(title="sftgen evaluation splits")
-    for column in ("name", "task", "variant", "difficulty", "category", "size", "groups"):
-        table.add_column(column, justify="right" if column == "size" else "left")
+    columns = ("name", "task", "variant", "difficulty", "category", "size")
+    for column in columns:
+        table.add_column(column, justify="right" if column == "size" else "left", no_wrap=True)
     for row in rows:
-        table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for v in row.values()))
+        table.add_row(*(str(row[c]) for c in columns))
     console.print(table)
 
 

@@ -30,7 +30,7 @@ _EXPORTS: dict[str, str] = {
     "row_seed": "sampling",
     "HFBackend": "hf_backend",
     "OpenAIBackend": "openai_backend",
-    "VLLMBackend": "vllm_backend",
+    "VLLMBackend": "backends",
     "make_backend": "backends",
     "create_app": "serve",
     "BackgroundServer": "serve",

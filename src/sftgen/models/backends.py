@@ -3,6 +3,10 @@
 ``make_backend(spec)``: ``http(s)://...`` -> an OpenAI-compatible server; ``vllm:PATH`` -> in-process vLLM;
 anything else (a local directory, ``smollm2-135m``, a hub name) -> an in-process Hugging Face model.
 All of them implement ``Backend.generate(chats, sampling) -> list[str]``.
+
+``VLLMBackend`` lives here because it is small and optional (extra ``gpu``): vLLM needs CUDA and pins its
+own torch, so the CPU toolkit must import, test and run without it; ``vllm`` is imported only when a
+``VLLMBackend`` is built.
 """
 
 from __future__ import annotations
@@ -12,8 +16,15 @@ from typing import Any
 from sftgen.models.hf_backend import HFBackend
 from sftgen.models.loading import load_model
 from sftgen.models.openai_backend import OpenAIBackend
-from sftgen.models.sampling import Backend, BackendError, Chat, Completion, Sampling, row_seed
-from sftgen.models.vllm_backend import VLLMBackend
+from sftgen.models.sampling import (
+    Backend,
+    BackendError,
+    Chat,
+    Completion,
+    Sampling,
+    row_seed,
+    validate_chats,
+)
 
 __all__ = [
     "Backend",
@@ -31,6 +42,46 @@ __all__ = [
 _HF_LOAD_KEYS = ("device", "dtype")
 
 
+def _import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as err:
+        raise ImportError(
+            "the vllm backend needs vLLM, which is not installed; install the GPU extra "
+            "(`pip install 'sftgen[gpu]'`) on a CUDA machine, or use an HF model path or an http:// server"
+        ) from err
+    return vllm
+
+
+class VLLMBackend:
+    """``generate(chats, sampling)`` on a ``vllm.LLM``; each row gets its own seed (``row_seed``)."""
+
+    def __init__(self, model: str, **engine_kwargs: Any) -> None:
+        self._vllm = _import_vllm()
+        self.model = model
+        self.llm = self._vllm.LLM(model=model, **engine_kwargs)
+
+    def sampling_params(self, sampling: Sampling, index: int) -> Any:
+        """vLLM ``SamplingParams`` for row ``index`` of a call."""
+        if sampling.is_greedy:
+            return self._vllm.SamplingParams(temperature=0.0, max_tokens=sampling.max_new_tokens)
+        return self._vllm.SamplingParams(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_new_tokens,
+            seed=row_seed(sampling.seed, index),
+        )
+
+    def generate(self, chats: list[Chat], sampling: Sampling) -> list[str]:
+        """One answer per chat, in order (vLLM batches and schedules internally)."""
+        validate_chats(chats)
+        if not chats:
+            return []
+        params = [self.sampling_params(sampling, i) for i in range(len(chats))]
+        outputs = self.llm.chat(chats, sampling_params=params, add_generation_prompt=True, use_tqdm=False)
+        return [out.outputs[0].text for out in outputs]
+
+
 def make_backend(spec: str, **kw: Any) -> Backend:
     """Build the backend named by ``spec``; ``kw`` goes to its constructor.
 
@@ -38,9 +89,7 @@ def make_backend(spec: str, **kw: Any) -> Backend:
     ``HFBackend``. For URLs, ``model`` may be omitted when the server lists exactly one model.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(
-            "backend spec must be a model path/name, an http(s) URL or vllm:PATH; got an empty one"
-        )
+        raise ValueError("backend spec must be a model path/name, an http(s) URL or vllm:PATH; got an empty one")
     if spec.startswith(("http://", "https://")):
         return OpenAIBackend(spec, **kw)
     if spec.startswith("vllm:"):

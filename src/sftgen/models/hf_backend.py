@@ -95,9 +95,7 @@ class HFBackend:
         )
         return list(encoded["input_ids"])
 
-    def complete(
-        self, chats: list[Chat], sampling: Sampling, seeds: Sequence[int] | None = None
-    ) -> list[Completion]:
+    def complete(self, chats: list[Chat], sampling: Sampling, seeds: Sequence[int] | None = None) -> list[Completion]:
         """Like ``generate`` with token counts and finish reasons; ``seeds`` overrides the per-row seeds."""
         validate_chats(chats)
         return self.complete_ids([self.encode(chat) for chat in chats], sampling, seeds)
@@ -121,9 +119,7 @@ class HFBackend:
                 results[i] = completion
         return [r for r in results if r is not None]
 
-    def _generate_batch(
-        self, prompts: list[list[int]], sampling: Sampling, seeds: list[int]
-    ) -> list[Completion]:
+    def _generate_batch(self, prompts: list[list[int]], sampling: Sampling, seeds: list[int]) -> list[Completion]:
         device = next(self.model.parameters()).device
         width = max(len(p) for p in prompts)
         input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)

@@ -106,9 +106,7 @@ class OpenAIBackend:
         try:
             content = data["choices"][0]["message"].get("content")
         except (KeyError, IndexError, TypeError, AttributeError) as err:
-            raise BackendError(
-                f"{self.base}/chat/completions has no choices[0].message: {data!r:.300}"
-            ) from err
+            raise BackendError(f"{self.base}/chat/completions has no choices[0].message: {data!r:.300}") from err
         return "" if content is None else str(content)
 
     def _only_model(self) -> str:

@@ -101,6 +101,4 @@ def validate_chats(chats: list[Chat]) -> None:
                 or not isinstance(message.get("role"), str)
                 or not isinstance(message.get("content"), str)
             ):
-                raise ValueError(
-                    f"chat {i}: a message must be {{'role': str, 'content': str}}, got {message!r}"
-                )
+                raise ValueError(f"chat {i}: a message must be {{'role': str, 'content': str}}, got {message!r}")

@@ -148,9 +148,7 @@ class BackgroundServer:
     ``with BackgroundServer(app) as server: OpenAIBackend(server.url)``; port 0 picks a free port.
     """
 
-    def __init__(
-        self, app: Any, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 30.0
-    ) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 30.0) -> None:
         self.app = app
         self.host = host
         self.port = port

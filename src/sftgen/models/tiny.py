@@ -56,9 +56,7 @@ def tiny_config(preset: str, tokenizer: PreTrainedTokenizerBase, **overrides: An
     )
 
 
-def build_tiny_model(
-    preset: str, tokenizer: PreTrainedTokenizerBase, seed: int, **overrides: Any
-) -> LlamaForCausalLM:
+def build_tiny_model(preset: str, tokenizer: PreTrainedTokenizerBase, seed: int, **overrides: Any) -> LlamaForCausalLM:
     """A randomly initialised Llama for ``preset``; the same seed gives the same weights.
 
     The global torch RNG is forked, so building a model does not disturb anyone else's random stream.

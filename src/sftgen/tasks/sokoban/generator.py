@@ -44,6 +44,8 @@ class SokobanDifficulty:
 
     def validate(self) -> None:
         """Raise ValueError for parameters no level can satisfy (so that generation itself never fails)."""
+        if min(self.height, self.width) < 5:
+            raise ValueError(f"{self.name}: room {self.height}x{self.width} is below the 5x5 minimum (with walls)")
         if not 1 <= self.num_boxes <= MAX_BOXES:
             raise ValueError(f"{self.name}: num_boxes must be in 1..{MAX_BOXES}, got {self.num_boxes}")
         if self.max_steps < self.num_boxes:
@@ -52,8 +54,6 @@ class SokobanDifficulty:
                 "starts off its target, so a level needs at least one push per box"
             )
         interior = (self.height - 2) * (self.width - 2)
-        if min(self.height, self.width) < 5:
-            raise ValueError(f"{self.name}: room {self.height}x{self.width} is below the 5x5 minimum (with walls)")
         if self.num_boxes > interior // CELLS_PER_BOX:
             raise ValueError(
                 f"{self.name}: {self.num_boxes} boxes do not fit a {self.height}x{self.width} room "

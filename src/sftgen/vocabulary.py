@@ -1,0 +1,46 @@
+"""Every text a tiny model may read or write, for building its tokenizer locally.
+
+A from-scratch model can only copy a declared word that its tokenizer knows, so the corpus covers
+every template and paraphrase in both response formats and both template families, every split's
+prompts, CoT traces, every action word of every variant (held-out ones included) and the whole
+diverse word pool; those words are also forced to be single tokens.
+"""
+
+from __future__ import annotations
+
+from sftgen.agents import ReferenceAgent
+from sftgen.data.build import BuildConfig, iter_rows
+from sftgen.prompts import RESPONSE_FORMATS, TEMPLATES
+from sftgen.splits import SPLITS
+from sftgen.tasks.points import card_label
+from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
+
+PROMPTS_PER_SPLIT = 4
+TRAINING_SAMPLE = {"sokoban": 40, "points": 200}
+
+
+def forced_tokens() -> list[str]:
+    """Words that must each be one token: action words, pool words, card labels."""
+    words = [w for vocab in (BASE, *HELD_OUT_VOCABS) for w in vocab.words]
+    words += list(diverse_word_pool()) + [card_label(rank) for rank in range(1, 20)]
+    return sorted(set(words))
+
+
+def tokenizer_corpus() -> list[str]:
+    """Prompts and answers across splits, templates and formats, plus samples of every training kind."""
+    texts: list[str] = []
+    oracle = ReferenceAgent("oracle")
+    for split in SPLITS.values():
+        for instance in split.with_size(PROMPTS_PER_SPLIT).instances():
+            for template in TEMPLATES:
+                for response_format in RESPONSE_FORMATS:
+                    prompt = instance.make_env(template, response_format).observation()[-1]["content"]
+                    texts += [prompt, oracle.answer(prompt)]
+    for task, n in TRAINING_SAMPLE.items():
+        for kind in ("diverse-cot", "cot"):
+            for template in TEMPLATES:
+                config = BuildConfig(kind, task, n, seed=0, template=template, paraphrases=template == "study")
+                for row in iter_rows(config, frozenset()):
+                    texts += [row["prompt"][-1]["content"], row["completion"][-1]["content"]]
+    texts += [" ".join(forced_tokens()), " ".join(str(i) for i in range(0, 1001))]
+    return texts
