@@ -114,8 +114,8 @@ def load_model(
             model, tokenizer = _from_pretrained(name_or_path, device, torch_dtype)
         except OSError as err:
             raise OSError(
-                f"could not load {name_or_path!r} from the Hugging Face hub or its cache "
-                f"(offline? HF_HUB_OFFLINE is honoured): {err}"
+                f"could not load {name_or_path!r}: no local directory of that name, so it was tried as a "
+                f"Hugging Face hub name and failed (offline? HF_HUB_OFFLINE is honoured): {err}"
             ) from err
     else:
         raise ValueError(
