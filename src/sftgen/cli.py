@@ -168,5 +168,17 @@ def bench_command(name: str, json_path: Path | None, quick: bool) -> None:
         _fail(str(err))
 
 
+@main.command("serve")
+@click.option("--model", required=True, help="A model folder or preset (e.g. a run's final/ or smollm2-135m).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--batch-size", default=64, show_default=True, type=int)
+def serve_command(model: str, host: str, port: int, batch_size: int) -> None:
+    """Serve a model as an OpenAI-compatible /v1/chat/completions endpoint."""
+    from sftgen.models.serve import serve
+
+    serve(model, host=host, port=port, batch_size=batch_size)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,140 @@
+"""A synthetic pre-training curriculum for tiny base models — none of it Sokoban or General Points.
+
+A pretrained model can already read "where 1 is Up"; a from-scratch one cannot, so the study's
+question (does SFT *erode* instruction following?) has nothing to erode. This curriculum teaches
+the ability itself, in the compact template's own layout (``actions : up = w1 , ...``):
+
+* ``lookup``: several queries per sequence against a declared direction→word map (dense look-up,
+  measured to form the circuit far faster than one query per sequence);
+* ``navigate``: reach a goal on a box-free grid, answering the first optimal move in the declared words;
+* ``values``: read declared J/Q/K values and report them, or the sum of a few cards;
+* ``copy``: copy random tokens, so every token of the vocabulary is seen as input and as output.
+
+Declared maps never equal an evaluation vocabulary in order (Base, Cardinal, Emoji, Numerical,
+Alphabetical, Random), so the base model has not seen any held-out mapping before evaluation.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from sftgen.seeding import rng_for
+from sftgen.tasks.sokoban import ACTIONS
+from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
+
+KINDS = ("lookup", "navigate", "values", "copy")
+DELTAS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
+_EVAL_MAPS = {tuple(normalize_word(w) for w in v.words) for v in (BASE, *HELD_OUT_VOCABS)}
+
+
+def _declared_words(rng: np.random.Generator, words: Sequence[str]) -> tuple[str, ...]:
+    """Four distinct words whose order is never an evaluation mapping."""
+    while True:
+        picks = tuple(words[int(i)] for i in rng.choice(len(words), size=4, replace=False))
+        if tuple(normalize_word(w) for w in picks) not in _EVAL_MAPS:
+            return picks
+
+
+def _actions_line(words: Sequence[str]) -> str:
+    return "actions : " + " , ".join(f"{a} = {w}" for a, w in zip(ACTIONS, words, strict=True))
+
+
+def _answers(items: Sequence[str]) -> str:
+    return " ".join(f"<answer> {item} </answer>" for item in items)
+
+
+def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 4) -> tuple[str, str]:
+    declared = _declared_words(rng, words)
+    asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=queries)]
+    prompt = "\n".join(["lookup", _actions_line(declared), "query : " + " ".join(asked), "format : answer"])
+    return prompt, _answers([declared[ACTIONS.index(a)] for a in asked])
+
+
+def _first_moves(grid: list[list[str]], start: tuple[int, int], goal: tuple[int, int]) -> list[str]:
+    """Every first move on some shortest path from start to goal (BFS distances from the goal)."""
+    dist = {goal: 0}
+    queue = deque([goal])
+    while queue:
+        r, c = queue.popleft()
+        for dr, dc in DELTAS.values():
+            nxt = (r + dr, c + dc)
+            if grid[nxt[0]][nxt[1]] != "#" and nxt not in dist:
+                dist[nxt] = dist[(r, c)] + 1
+                queue.append(nxt)
+    if start not in dist:
+        return []
+    return [a for a, (dr, dc) in DELTAS.items() if dist.get((start[0] + dr, start[1] + dc), -1) == dist[start] - 1]
+
+
+def navigate_example(rng: np.random.Generator, words: Sequence[str]) -> tuple[str, str] | None:
+    """A box-free grid with a player and a goal; None when the draw has no path (the caller redraws)."""
+    height, width = (int(v) for v in rng.integers(5, 9, size=2))
+    grid = [["#" if r in (0, height - 1) or c in (0, width - 1) else "_" for c in range(width)] for r in range(height)]
+    interior = [(r, c) for r in range(1, height - 1) for c in range(1, width - 1)]
+    order = rng.permutation(len(interior))
+    start, goal = interior[int(order[0])], interior[int(order[1])]
+    for i in order[2 : 2 + int(rng.integers(0, len(interior) // 3 + 1))]:
+        grid[interior[int(i)][0]][interior[int(i)][1]] = "#"
+    moves = _first_moves(grid, start, goal)
+    if not moves:
+        return None
+    grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "P", "O"
+    declared = _declared_words(rng, words)
+    prompt = "\n".join(
+        ["navigate", _actions_line(declared), "board :", *(" ".join(row) for row in grid), "format : answer"]
+    )
+    return prompt, _answers([declared[ACTIONS.index(moves[0])]])
+
+
+def values_example(rng: np.random.Generator) -> tuple[str, str]:
+    values = [int(v) for v in rng.integers(1, 14, size=3)]
+    line = f"values : J = {values[0]} , Q = {values[1]} , K = {values[2]}"
+    cards = [str(rng.choice(["J", "Q", "K", "A", *map(str, range(2, 11))])) for _ in range(int(rng.integers(1, 5)))]
+    number = {"A": 1, "J": values[0], "Q": values[1], "K": values[2]}
+    numbers = [number.get(card) or int(card) for card in cards]
+    if rng.random() < 0.5:
+        prompt = "\n".join(["values", line, "cards : " + " ".join(cards), "format : answer"])
+        return prompt, _answers([str(n) for n in numbers])
+    prompt = "\n".join(["sum", line, "cards : " + " ".join(cards), "format : answer"])
+    return prompt, _answers([str(sum(numbers))])
+
+
+def copy_example(rng: np.random.Generator, tokens: Sequence[str]) -> tuple[str, str]:
+    picked = [tokens[int(i)] for i in rng.integers(0, len(tokens), size=int(rng.integers(2, 9)))]
+    return "\n".join(["copy", " ".join(picked), "format : answer"]), f"<answer> {' '.join(picked)} </answer>"
+
+
+def curriculum_rows(
+    n: int, seed: int, words: Sequence[str], tokens: Sequence[str], mix: dict[str, float] | None = None
+) -> Iterator[dict]:
+    """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task."""
+    mix = mix or {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
+    unknown = set(mix) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown curriculum kinds {sorted(unknown)}; choose from {KINDS}")
+    kinds, weights = list(mix), np.array(list(mix.values()), dtype=float)
+    made = attempt = 0
+    while made < n:
+        rng = rng_for("sftgen-base", seed, attempt)
+        attempt += 1
+        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+        if kind == "lookup":
+            example = lookup_example(rng, words)
+        elif kind == "navigate":
+            example = navigate_example(rng, words)
+        elif kind == "values":
+            example = values_example(rng)
+        else:
+            example = copy_example(rng, tokens)
+        if example is None:
+            continue
+        prompt, completion = example
+        yield {
+            "prompt": [{"role": "user", "content": prompt}],
+            "completion": [{"role": "assistant", "content": completion}],
+            "kind": kind,
+        }
+        made += 1
