@@ -34,8 +34,10 @@ def _load_gym_sokoban_generate_room():
 def _gym_sokoban_rate(dim: int, boxes: int, count: int) -> float | None:
     """gym-sokoban's ``generate_room`` (no solution returned); its own retries count in its time."""
     try:
-        from gym_sokoban.envs.room_utils import generate_room
+        generate_room = _load_gym_sokoban_generate_room()
     except Exception:
+        return None
+    if generate_room is None:
         return None
     np.random.seed(0)
     made = 0

@@ -31,14 +31,15 @@ _EVAL_MAPS = {tuple(normalize_word(w) for w in v.words) for v in (BASE, *HELD_OU
 
 
 def _declared_words(rng: np.random.Generator, words: Sequence[str]) -> tuple[str, ...]:
-    """Four distinct words whose order is never an evaluation mapping."""
+    """Four distinct words whose order is never an evaluation mapping (``words`` may repeat to weight them)."""
     while True:
         picks = tuple(words[int(i)] for i in rng.choice(len(words), size=4, replace=False))
-        if tuple(normalize_word(w) for w in picks) not in _EVAL_MAPS:
+        normalized = tuple(normalize_word(w) for w in picks)
+        if len(set(normalized)) == 4 and normalized not in _EVAL_MAPS:
             return picks
 
 
-def _actions_line(words: Sequence[str]) -> str:
+def actions_line(words: Sequence[str]) -> str:
     return "actions : " + " , ".join(f"{a} = {w}" for a, w in zip(ACTIONS, words, strict=True))
 
 
@@ -49,7 +50,7 @@ def _answers(items: Sequence[str]) -> str:
 def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 4) -> tuple[str, str]:
     declared = _declared_words(rng, words)
     asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=queries)]
-    prompt = "\n".join(["lookup", _actions_line(declared), "query : " + " ".join(asked), "format : answer"])
+    prompt = "\n".join(["lookup", actions_line(declared), "query : " + " ".join(asked), "format : answer"])
     return prompt, _answers([declared[ACTIONS.index(a)] for a in asked])
 
 
@@ -84,7 +85,7 @@ def navigate_example(rng: np.random.Generator, words: Sequence[str]) -> tuple[st
     grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "P", "O"
     declared = _declared_words(rng, words)
     prompt = "\n".join(
-        ["navigate", _actions_line(declared), "board :", *(" ".join(row) for row in grid), "format : answer"]
+        ["navigate", actions_line(declared), "board :", *(" ".join(row) for row in grid), "format : answer"]
     )
     return prompt, _answers([declared[ACTIONS.index(moves[0])]])
 
