@@ -76,19 +76,27 @@ def build_dataset(config: BuildConfig, out: str | Path, overwrite: bool = False,
     rows = list(tqdm(iter_rows(config, exclude), desc=f"{config.kind} {config.task}", unit="row", disable=not progress))
     seen_keys = {row["instance_key"] for row in rows}
     assert_disjoint(seen_keys, exclude)
+    meta = {
+        "config": asdict(config),
+        "instances": config.n,
+        "distinct_instances": len(seen_keys),
+        "instance_keys_sha256": content_hash("\n".join(sorted(seen_keys))),
+        "disjoint_from_evaluation": True,
+        "evaluation_keys": len(exclude),
+    }
+    return write_dataset(rows, out, meta, overwrite=overwrite)
+
+
+def write_dataset(rows: list[dict], out: str | Path, meta: dict, overwrite: bool = False) -> dict:
+    """Write rows as ``out/{data.jsonl, dataset/, manifest.json}`` in one atomic step; returns the manifest."""
     jsonl = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
     manifest = {
         "format": DATA_FORMAT,
         "sftgen_version": __version__,
-        "config": asdict(config),
-        "instances": config.n,
-        "distinct_instances": len(seen_keys),
+        **meta,
         "rows": len(rows),
         "columns": sorted(rows[0]) if rows else [],
         "sha256": content_hash(jsonl),
-        "instance_keys_sha256": content_hash("\n".join(sorted(seen_keys))),
-        "disjoint_from_evaluation": True,
-        "evaluation_keys": len(exclude),
     }
     with atomic_dir(out, overwrite=overwrite) as tmp:
         (tmp / "data.jsonl").write_text(jsonl, encoding="utf-8")
