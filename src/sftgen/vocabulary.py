@@ -2,13 +2,14 @@
 
 A from-scratch model can only copy a declared word that its tokenizer knows, so the corpus covers
 every template and paraphrase in both response formats and both template families, every split's
-prompts, CoT traces, every action word of every variant (held-out ones included) and the whole
-diverse word pool; those words are also forced to be single tokens.
+prompts, CoT traces, the base-model curriculum, every action word of every variant (held-out ones
+included) and the whole diverse word pool; those words are also forced to be single tokens.
 """
 
 from __future__ import annotations
 
 from sftgen.agents import ReferenceAgent
+from sftgen.base.curriculum import curriculum_rows
 from sftgen.data.build import BuildConfig, iter_rows
 from sftgen.prompts import RESPONSE_FORMATS, TEMPLATES
 from sftgen.splits import SPLITS
@@ -42,5 +43,7 @@ def tokenizer_corpus() -> list[str]:
                 config = BuildConfig(kind, task, n, seed=0, template=template, paraphrases=template == "study")
                 for row in iter_rows(config, frozenset()):
                     texts += [row["prompt"][-1]["content"], row["completion"][-1]["content"]]
+    for row in curriculum_rows(200, 0, forced_tokens(), forced_tokens()):
+        texts += [row["prompt"][-1]["content"], row["completion"][-1]["content"]]
     texts += [" ".join(forced_tokens()), " ".join(str(i) for i in range(0, 1001))]
     return texts

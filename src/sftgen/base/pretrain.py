@@ -1,0 +1,144 @@
+"""Train a tiny base model once on the curriculum, and reuse it by content hash.
+
+The base is an ordinary Hugging Face checkpoint (``from_pretrained`` works), so every later SFT
+method starts from it exactly as the study starts from a pretrained model. Its folder name is a
+hash of everything that determines it (curriculum, preset, optimisation, seed, sftgen version), so
+a second recipe run finds it and does not retrain.
+
+CPU: ``sftgen pretrain-base --preset tiny --out DIR``; the same function runs under
+``accelerate launch`` for larger presets since training goes through TRL's ``SFTTrainer``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sftgen import __version__
+from sftgen.base.curriculum import curriculum_rows
+from sftgen.data.build import write_dataset
+from sftgen.io import atomic_write_json, read_json
+from sftgen.seeding import content_hash
+from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
+from sftgen.vocabulary import forced_tokens
+
+CURRICULUM_VERSION = "base-curriculum-v1"
+BASE_INFO = "sftgen_base.json"
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    """Everything that determines a base model; its hash names the cached folder."""
+
+    preset: str = "tiny"
+    rows: int = 48_000
+    seed: int = 0
+    mix: dict[str, float] = field(
+        default_factory=lambda: {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
+    )
+    symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
+    lr: float = 2e-3
+    batch_size: int = 32
+    epochs: float = 1.0
+    warmup_ratio: float = 0.03
+
+    def validate(self) -> None:
+        if self.rows < 1:
+            raise ValueError(f"rows must be ≥ 1, got {self.rows}")
+        if self.lr <= 0 or self.batch_size < 1 or self.epochs <= 0:
+            raise ValueError("lr, batch_size and epochs must be positive")
+        if self.symbol_weight < 1:
+            raise ValueError(f"symbol_weight must be ≥ 1, got {self.symbol_weight}")
+
+    def fingerprint(self) -> str:
+        payload = json.dumps(
+            {"config": asdict(self), "curriculum": CURRICULUM_VERSION, "sftgen": __version__}, sort_keys=True
+        )
+        return content_hash(payload)[:16]
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SFTGEN_CACHE", Path.home() / ".cache" / "sftgen")) / "bases"
+
+
+def declared_word_list(symbol_weight: int) -> list[str]:
+    """Pool words once plus every evaluation word ``symbol_weight`` times, so all are seen as declared words."""
+    symbols = [w for vocab in (BASE, *HELD_OUT_VOCABS) for w in vocab.words]
+    return list(diverse_word_pool()) + symbols * symbol_weight
+
+
+def build_curriculum(config: BaseConfig, out: Path) -> dict:
+    rows = list(
+        curriculum_rows(config.rows, config.seed, declared_word_list(config.symbol_weight), forced_tokens(), config.mix)
+    )
+    meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", **asdict(config)}}
+    return write_dataset(rows, out, meta, overwrite=True)
+
+
+def base_is_ready(folder: Path, fingerprint: str) -> bool:
+    info = folder / BASE_INFO
+    return info.exists() and read_json(info).get("fingerprint") == fingerprint
+
+
+def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: bool = True) -> Path:
+    """The base model folder for ``config``: reused when cached, else built, trained and probed."""
+    from sftgen.train import SFTRunConfig, train
+
+    config.validate()
+    fingerprint = config.fingerprint()
+    root = Path(out) if out is not None else cache_root() / fingerprint
+    final = root / "final"
+    if base_is_ready(final, fingerprint):
+        return final
+    start = time.perf_counter()
+    build_curriculum(config, root / "data")
+    run = SFTRunConfig(
+        model=config.preset,
+        data=[str(root / "data")],
+        out=str(root / "run"),
+        template="compact",
+        lr=config.lr,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        warmup_ratio=config.warmup_ratio,
+        seed=config.seed,
+        save_steps=500,
+        save_total_limit=1,
+        logging_steps=50,
+        progress=progress,
+    )
+    result = train(run)
+    probe = probe_base(result.final_dir)
+    export(result.final_dir, final)
+    atomic_write_json(
+        final / BASE_INFO,
+        {
+            "fingerprint": fingerprint,
+            "config": asdict(config),
+            "lookup_probe": probe,
+            "wall_seconds": time.perf_counter() - start,
+        },
+    )
+    return final
+
+
+def export(source: Path, target: Path) -> None:
+    """Copy the trained model folder to ``target`` (the cache entry), replacing an unfinished one."""
+    import shutil
+
+    from sftgen.io import atomic_dir
+
+    with atomic_dir(target, overwrite=True) as tmp:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+
+
+def probe_base(model_dir: str | Path) -> dict[str, float]:
+    from sftgen.base.probe import lookup_probe
+    from sftgen.models import load_model
+    from sftgen.models.hf_backend import HFBackend
+
+    model, tokenizer = load_model(str(model_dir))
+    return lookup_probe(HFBackend(model, tokenizer))
