@@ -77,9 +77,9 @@ def show_command(split: str, index: int, template: str) -> None:
     env = instance.make_env(template)
     prompt = env.observation()[0]["content"]
     console.rule(f"{instance.id}  (variant {spec.variant}, difficulty {spec.difficulty})")
-    console.print(prompt, markup=False, highlight=False)
+    click.echo(prompt)  # verbatim: rich would expand the grid's tabs and wrap long lines
     console.rule("optimal answer")
-    console.print(oracle_answer(env), markup=False, highlight=False)
+    click.echo(oracle_answer(env))
 
 
 @main.command("generate")
@@ -155,7 +155,7 @@ def play_command(task: str, variant: str | None, difficulty: str | None, seed: i
 
 
 @main.command("bench")
-@click.argument("name", type=click.Choice(["generation"]))
+@click.argument("name", type=click.Choice(["generation", "eval"]))
 @click.option("--json", "json_path", default=None, type=click.Path(path_type=Path), help="Also write rows as JSON.")
 @click.option("--quick", is_flag=True, help="Fewer repetitions (for a smoke check, not for numbers).")
 def bench_command(name: str, json_path: Path | None, quick: bool) -> None:
@@ -178,6 +178,93 @@ def serve_command(model: str, host: str, port: int, batch_size: int) -> None:
     from sftgen.models.serve import serve
 
     serve(model, host=host, port=port, batch_size=batch_size)
+
+
+@main.command("eval")
+@click.option("--model", required=True, help="Agent (oracle, shortcut, random), http(s):// server, model dir/preset.")
+@click.option("--splits", required=True, help="Groups or split names, comma-separated (quick, study, sokoban/id,...).")
+@click.option("--n", "n", default=None, type=int, help="Keep the first N instances of each split.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder (metrics.json, episodes/).")
+@click.option("--greedy", is_flag=True, help="Argmax decoding instead of the study's sampling.")
+@click.option("--temperature", default=0.5, show_default=True, type=float, help="Sampling temperature (study: 0.5).")
+@click.option("--top-p", default=1.0, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int, help="Sampling seed (per episode and turn).")
+@click.option("--template", default="auto", show_default=True, type=click.Choice(["auto", "study", "compact"]))
+@click.option("--response-format", default="auto", show_default=True, type=click.Choice(["auto", "answer", "think"]))
+@click.option("--max-new-tokens", default=256, show_default=True, type=int)
+@click.option("--batch-size", default=64, show_default=True, type=int, help="HF decoding batch / requests in flight.")
+@click.option("--max-batch", default=None, type=int, help="Split each turn's generate call into chunks of this size.")
+@click.option("--device", default=None, help="HF models: cpu, cuda, cuda:1 (default: cuda when present).")
+@click.option("--no-resume", is_flag=True, help="Start over instead of keeping the episodes already in OUT.")
+@click.option("--no-memo", is_flag=True, help="Greedy: ask again even when an episode's prompt repeats.")
+@click.option("--sweep", "as_sweep", is_flag=True, help="MODEL is a run folder: evaluate each checkpoint-N + final.")
+def eval_command(
+    model: str,
+    splits: str,
+    n: int | None,
+    out: Path,
+    greedy: bool,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    template: str,
+    response_format: str,
+    max_new_tokens: int,
+    batch_size: int,
+    max_batch: int | None,
+    device: str | None,
+    no_resume: bool,
+    no_memo: bool,
+    as_sweep: bool,
+) -> None:
+    """Evaluate a model on named splits: batched multi-turn rollouts, then metrics with 95% CIs.
+
+    Writes OUT/metrics.json (+ .csv, .md) and one JSONL record per episode under OUT/episodes/; rerunning
+    the same command resumes after an interruption. With --sweep, OUT/checkpoint-N/ per checkpoint plus
+    OUT/curves.json. Examples:
+
+    \b
+      sftgen eval --model oracle --splits quick --out runs/eval/oracle
+      sftgen eval --model runs/sft/answer-only --splits study --out runs/eval/ao
+      sftgen eval --model http://localhost:8000 --splits sokoban/id,sokoban/fake_numerical --n 50 --out o
+      sftgen eval --model runs/sft/answer-only --sweep --splits validation --greedy --out runs/curves/ao
+    """
+    from sftgen.eval.evaluate import choose_splits, evaluate
+    from sftgen.eval.metrics import summary_table
+    from sftgen.eval.rollout import EvalInterrupted
+    from sftgen.eval.sweep import Checkpoint, sweep
+    from sftgen.models.sampling import BackendError, Sampling
+
+    try:
+        choose_splits(splits, n)  # unknown names fail before a model is loaded
+        sampling = Sampling(temperature, top_p, max_new_tokens, seed, greedy)
+        kwargs: dict = dict(template=template, response_format=response_format, batch_size=batch_size)
+        kwargs.update(resume=not no_resume, max_batch=max_batch, device=device, memoize=False if no_memo else None)
+        if as_sweep:
+
+            def report(checkpoint: Checkpoint, metrics: dict, skipped: bool) -> None:
+                note = " (already done)" if skipped else ""
+                console.print(summary_table(metrics, f"{checkpoint.name} (step {checkpoint.step}){note}"))
+
+            curves = sweep(Path(model), splits, out, n=n, sampling=sampling, on_checkpoint=report, **kwargs)
+            console.print(f"[green]wrote[/] {out / 'curves.json'} ({len(curves['points'])} checkpoints)")
+            return
+        with console.status("evaluating…") as status:
+
+            def progress(turn: int, live: int, finished: int) -> None:
+                status.update(f"turn {turn}: {finished} episodes finished, {live} still playing")
+
+            metrics = evaluate(model, splits, out, n=n, sampling=sampling, on_turn=progress, **kwargs)
+    except KeyError as err:
+        _fail(str(err.args[0]) if err.args else str(err))
+    except (ValueError, FileNotFoundError, OSError, EvalInterrupted, BackendError) as err:
+        _fail(str(err))
+    console.print(summary_table(metrics, f"sftgen eval {model}"))
+    config = metrics["config"]
+    console.print(
+        f"[green]wrote[/] {out / 'metrics.json'}: {config['episodes']} episodes "
+        f"({config['episodes_resumed']} resumed) in {config['seconds']:.1f} s"
+    )
 
 
 if __name__ == "__main__":

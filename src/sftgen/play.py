@@ -36,7 +36,8 @@ def play(
     console.print(prompt, markup=False, highlight=False)
     while True:
         if isinstance(env, SokobanEnv):
-            console.clear()
+            if env.turn:  # keep the prompt (with the declared words) on screen for the first move
+                console.clear()
             console.print(f"turn {env.turn}/{env.max_turns}\n{_board_text(env)}", markup=False, highlight=False)
             words = ", ".join(env.variant.declared.words) if env.variant.declared else "Up, Down, Left, Right"
             typed = read(f"action ({words}; q quits): ").strip()
