@@ -1,0 +1,193 @@
+"""``report.md``: the report as plain Markdown (tables, findings, figures linked from ``figures/``).
+
+Why four lines per method in Table 1: a cell holding ours, the interval, validity, the study's number and the
+difference is unreadable in plain text, so each method gets a success row, a validity row, the study's †
+row and a Δ row under one column header; a reader can diff two reports line by line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sftgen.report.aggregate import ordered_items
+from sftgen.report.differences import DIFFERENCES, float_summary
+from sftgen.report.findings import thresholds
+from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
+from sftgen.report.tables import (
+    CATEGORY_TITLES,
+    TaskTable,
+    column_title,
+    fmt,
+    fmt_delta,
+    fmt_seconds,
+    fmt_study,
+    fmt_success,
+    fmt_validity,
+)
+
+if TYPE_CHECKING:
+    from sftgen.report.build import ReportData
+
+TASK_TITLES = {"sokoban": "Sokoban", "points": "General Points"}
+LEGEND = (
+    "Cells: success mean over seeds, `±` half its range over seeds (with 2+ seeds), `[lo, hi]` its 95% interval "
+    "(Wilson over all seeds' episodes); validity likewise (hull of the seeds' bootstrap intervals). "
+    f"`{DAGGER}`: the study's published number for {STUDY_MODEL} (transcribed from the paper's PDF; re-check there). "
+    "Δ = ours − study."
+)
+
+
+def _esc(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_esc(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_esc(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def task_table(table: TaskTable) -> list[str]:
+    """Table 1 for one task: per method a success, validity, study† and Δ row."""
+    groups = " | ".join(
+        f"{CATEGORY_TITLES.get(c, c)}: {', '.join(s.split('/', 1)[1] for s in ss)}" for c, ss in table.groups
+    )
+    header = ["method", "row", *(column_title(s) for s in table.columns)]
+    rows = []
+    for row in table.rows:
+        name = f"**{row.label}**" + (f" (seeds {', '.join(map(str, row.seeds))})" if len(row.seeds) > 1 else "")
+        if row.ran:
+            rows.append([name, "success", *(fmt_success(row.cells.get(s)) for s in table.columns)])
+            rows.append(["", "validity", *(fmt_validity(row.cells.get(s)) for s in table.columns)])
+        else:
+            rows.append([name, "ours", *("not run" for _ in table.columns)])
+        if row.study:
+            rows.append(["", f"study{DAGGER}", *(fmt_study(row.study.get(s)) for s in table.columns)])
+            if row.ran:
+                rows.append(["", "Δ", *(fmt_delta(row.delta(s)) for s in table.columns)])
+    title = TASK_TITLES.get(table.task, table.task)
+    return [f"## Table 1 — {title}", "", f"Columns: {groups}.", "", *_table(header, rows), ""]
+
+
+def findings_section(data: ReportData) -> list[str]:
+    lines = ["## The study's findings, checked", ""]
+    limits = ", ".join(f"`{k}` = {v}" for k, v in thresholds().items())
+    lines += [f"Thresholds (one place: `sftgen/report/findings.py`): {limits}. Decisions use the mean over seeds.", ""]
+    for f in data.findings:
+        lines.append(f"- **{f.status}** — {f.number}. {f.title} _[{f.source}]_")
+        for c in f.checks:
+            lines.append(f"  - {c.task}: **{c.status}** — " + "; ".join(c.details))
+    return [*lines, ""]
+
+
+def header_section(data: ReportData) -> list[str]:
+    rows = [
+        [r["label"], r["recipe"], r["model"], r["template"], r["wall"], r["choice"], r["runs"], r["seeds"]]
+        for r in data.header_rows()
+    ]
+    header = ["run", "recipe", "model", "template", "wall time", "checkpoint choice", "runs", "seeds"]
+    folders = ", ".join(f"`{r['folder']}`" for r in data.header_rows())
+    return ["# sftgen report", "", f"Generated {data.generated} from {folders}.", "", *_table(header, rows), ""]
+
+
+def base_section(data: ReportData) -> list[str]:
+    lines: list[str] = []
+    for source in data.sources:
+        base = source.base
+        if base is None:
+            continue
+        lines += [f"### Base model — {source.label}", "", f"Folder: `{base.get('dir', '–')}`", ""]
+        probe = base.get("lookup_probe") or {}
+        if probe:
+            lines += ["Look-up probe (declared held-out vocabularies, greedy):", ""]
+            lines += [*_table(list(probe), [[fmt(v) for v in probe.values()]]), ""]
+        metrics = source.base_metrics()
+        if metrics:
+            rows = [
+                [s, str(m.get("n")), fmt(m.get("success")), fmt(m.get("validity"))]
+                for s, m in ordered_items(metrics.get("splits", {}))
+            ]
+            lines += ["Zero-shot evaluation:", "", *_table(["split", "n", "success", "validity"], rows), ""]
+    return ["## Base model", "", *lines] if lines else []
+
+
+def checkpoints_section(data: ReportData) -> list[str]:
+    rows = [
+        [
+            r["task"],
+            r["method"],
+            r["source"],
+            str(r["seed"]),
+            r["chosen"] or "–",
+            r["choice_rule"] or "–",
+            r["study_rule_choice"] or "–",
+            "–" if r["same"] is None else ("same" if r["same"] else "differs"),
+            fmt_seconds(r["wall_seconds"]),
+        ]
+        for r in data.checkpoints
+    ]
+    header = [
+        "task",
+        "method",
+        "run",
+        "seed",
+        "chosen",
+        "rule",
+        "study's rule (best mean non-fake test)",
+        "agree",
+        "wall time",
+    ]
+    return ["## Checkpoints", "", *_table(header, rows), ""]
+
+
+def differences_section(data: ReportData) -> list[str]:
+    lines = ["## Differences from the study", ""]
+    lines += [f"- **{title}.** {text}" for title, text in DIFFERENCES]
+    lines.append("")
+    if data.validity:
+        lines += ["### Validity: ours (every episode) vs the study's way (episodes with a valid turn only)", ""]
+        rows = [
+            [
+                r["run"],
+                r["split"],
+                fmt(r["validity"]),
+                fmt(r["validity_study"]) if r["validity_study"] is not None else "none left",
+                f"{r['zero_valid_episodes']} / {r['episodes']}",
+            ]
+            for r in data.validity
+        ]
+        lines += [*_table(["run", "split", "validity", "validity_study", "episodes with no valid turn"], rows), ""]
+    if data.float_rejections:
+        lines += ["### General Points: exact successes the study's float check would reject", ""]
+        lines += [float_summary(data.float_rejections), ""]
+        rows = [
+            [r.run, r.split, str(r.successes), str(r.rejected), ", ".join(f"`{e}`" for e in r.examples)]
+            for r in data.float_rejections
+            if r.rejected
+        ]
+        lines += [*_table(["run", "split", "successes", "float-rejected", "examples"], rows), ""] if rows else []
+    return lines
+
+
+def render_markdown(data: ReportData, figures_dir: str = "figures") -> str:
+    """The whole report.md."""
+    lines = header_section(data) + findings_section(data)
+    for table in data.tables:
+        lines += task_table(table)
+    lines += [LEGEND, "", f"Study: {STUDY_SOURCE}.", ""]
+    overview = [f for f in data.figures if f.name.startswith("overview-")]
+    curves = [f for f in data.figures if f.name.startswith("curves-")]
+    if overview:
+        lines += ["## Success per split", ""] + [f"![{f.caption}]({figures_dir}/{f.name})\n" for f in overview]
+    if curves:
+        lines += ["## Training curves", ""] + [f"![{f.caption}]({figures_dir}/{f.name})\n" for f in curves]
+    lines += checkpoints_section(data) + base_section(data) + differences_section(data)
+    runs = len(data.viewer.get("runs", []))
+    lines += [
+        "## Episodes",
+        "",
+        f"Open `report.html` for the episode viewer ({runs} runs, up to "
+        f"{data.viewer.get('per_split', 0)} episodes per split of each chosen checkpoint).",
+        "",
+    ]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,160 @@
+"""Units of the report: the study's numbers, seed aggregation, findings logic, paths, escaping, GP float check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sftgen.eval.metrics import wilson_interval
+from sftgen.report.aggregate import aggregate_cell, ordered_splits
+from sftgen.report.differences import float_rejected
+from sftgen.report.findings import Status, check_findings
+from sftgen.report.html import embed_json
+from sftgen.report.runs import RunEntry, load_sources, resolve_path
+from sftgen.report.study_numbers import STUDY_COLUMNS, STUDY_RESULTS, study_splits, study_value
+from sftgen.report.viewer import StringTable
+from sftgen.splits import SPLITS
+
+
+def test_study_numbers_map_to_real_splits() -> None:
+    assert set(STUDY_COLUMNS) <= set(SPLITS)
+    assert study_value("sokoban/numerical", "answer-only") == 0.0
+    assert study_value("sokoban/fake_numerical", "answer-only") == 0.93
+    assert study_value("sokoban/complex", "diverse-cot") == 0.40
+    assert study_value("points/all_12", "diverse-cot") == 0.90
+    assert study_value("points/fake", "grpo") == 0.05
+    assert study_value("points/fake", "answer-only", model="Llama-3.1-8B-Inst") == 0.68
+    assert study_value("sokoban/cardinal", "answer-only") is None  # not a column of the paper's table
+    assert study_value("sokoban/id", "proximity-kl") is None
+    for task in ("sokoban", "points"):
+        assert len(study_splits(task)) == 8
+        for row in STUDY_RESULTS["Qwen2.5-7B"][task].values():
+            assert list(row) == list(study_splits(task))
+
+
+def _metric(success: float, n: int = 10, validity: float = 1.0, **extra: Any) -> dict[str, Any]:
+    lo, hi = wilson_interval(round(success * n), n)
+    return {
+        "n": n,
+        "success": success,
+        "success_ci": [lo, hi],
+        "validity": validity,
+        "validity_ci": [max(0.0, validity - 0.1), min(1.0, validity + 0.1)],
+        "validity_study": validity,
+        **extra,
+    }
+
+
+def test_seeds_aggregate_to_mean_range_and_pooled_interval() -> None:
+    cell = aggregate_cell("sokoban/id", [_metric(0.6, validity=0.5), _metric(0.8, validity=0.9)])
+    assert cell.success == pytest.approx(0.7) and cell.success_range == (0.6, 0.8)
+    assert cell.success_ci == pytest.approx(wilson_interval(14, 20))
+    assert cell.validity == pytest.approx(0.7) and cell.validity_ci == pytest.approx((0.4, 1.0))
+    assert cell.n == 20 and cell.seeds == 2
+    single = aggregate_cell("sokoban/id", [_metric(0.6)])
+    assert single.success_range is None and single.success_ci == pytest.approx(wilson_interval(6, 10))
+    empty = aggregate_cell("sokoban/id", [{"n": 0, "success": None}])
+    assert empty.success is None and empty.success_ci is None
+
+
+def test_split_order_is_task_then_category() -> None:
+    names = ["points/fake", "sokoban/fake_numerical", "sokoban/larger", "sokoban/numerical", "sokoban/id", "points/id"]
+    assert ordered_splits(names) == [
+        "sokoban/id",
+        "sokoban/numerical",
+        "sokoban/larger",
+        "sokoban/fake_numerical",
+        "points/id",
+        "points/fake",
+    ]
+
+
+def _entry(method: str, task: str = "sokoban", **success: float) -> RunEntry:
+    metrics = {f"{task}/{name}": _metric(value) for name, value in success.items()}
+    return RunEntry(source="m", task=task, method=method, seed=0, metrics=metrics)
+
+
+def _statuses(*entries: RunEntry) -> dict[int, Status]:
+    groups: dict[tuple[str, str, str], list[RunEntry]] = {}
+    for e in entries:
+        groups.setdefault(e.key, []).append(e)
+    return {f.number: f.status for f in check_findings(groups)}
+
+
+def test_findings_fail_and_not_run_on_synthetic_runs() -> None:
+    leaky = _entry("answer-only", id=0.5, numerical=0.0, alphabetical=0.0, fake_numerical=0.9, larger=0.3)
+    assert _statuses(leaky)[1] is Status.FAIL  # ID 0.5 < 0.8
+    assert _statuses(leaky) == {
+        1: Status.FAIL,
+        2: Status.NOT_RUN,
+        3: Status.NOT_RUN,
+        4: Status.NOT_RUN,
+        5: Status.NOT_RUN,
+    }
+    diverse = _entry("diverse", id=0.9, numerical=0.5, alphabetical=0.45, fake_numerical=0.05)
+    assert _statuses(leaky, diverse)[2] is Status.PASS  # below 0.6 but 0.45+ over answer-only
+    assert _statuses(diverse)[2] is Status.FAIL  # without answer-only 0.5 must reach 0.6
+    cot = _entry("cot", id=1.0, larger=0.45, fake_numerical=0.0)
+    assert _statuses(leaky, cot)[3] is Status.PASS  # +0.15 on larger
+    best = _entry("diverse-cot", id=1.0, numerical=0.9, alphabetical=0.9, larger=0.6, fake_numerical=0.0)
+    grpo = _entry("grpo", id=1.0, numerical=0.95, alphabetical=0.95, larger=0.7, fake_numerical=0.0)
+    assert _statuses(best, grpo)[4] is Status.FAIL
+    assert _statuses(best, cot)[4] is Status.PASS  # only shared non-fake splits (id, larger) count
+
+
+def test_collapse_needs_two_checkpoints(tmp_path: Path) -> None:
+    entry = _entry("answer-only", id=1.0, numerical=0.0, alphabetical=0.0, fake_numerical=1.0)
+    entry.eval_dir = tmp_path
+    point = {"checkpoint": "checkpoint-1", "step": 1, "splits": {"sokoban/numerical": {"validity": 0.9}}}
+    (tmp_path / "curves.json").write_text(json.dumps({"points": [point]}), encoding="utf-8")
+    assert _statuses(entry)[5] is Status.NOT_RUN
+    late = {"checkpoint": "checkpoint-2", "step": 2, "splits": {"sokoban/numerical": {"validity": 0.6}}}
+    (tmp_path / "curves.json").write_text(json.dumps({"points": [point, late]}), encoding="utf-8")
+    assert _statuses(entry)[5] is Status.FAIL  # fell 0.3 but ends at 0.6
+
+
+def test_paths_are_found_wherever_results_json_wrote_them(tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "quick"
+    (run / "eval" / "x").mkdir(parents=True)
+    assert resolve_path(run, "eval/x") == run / "eval" / "x"
+    assert resolve_path(run, "RUN/eval/x") == run / "eval" / "x"
+    assert resolve_path(run, "/old/machine/quick/eval/x") == run / "eval" / "x"  # folder moved
+    assert resolve_path(run, "runs/quick/eval/x") is not None
+    assert resolve_path(run, None) is None
+    assert not resolve_path(run, "eval/missing").exists()
+
+
+def test_sources_get_unique_labels(tmp_path: Path) -> None:
+    for name, recipe in (("a", "quick"), ("b", "full"), ("c", "full")):
+        (tmp_path / name).mkdir()
+        results = {"recipe": {"name": recipe}, "model": "tiny", "runs": []}
+        (tmp_path / name / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    labels = [s.label for s in load_sources([tmp_path / "a", tmp_path / "b", tmp_path / "c"])]
+    assert labels == ["tiny (quick) [a]", "tiny (full) [b]", "tiny (full) [c]"]
+    with pytest.raises(FileNotFoundError, match=r"results\.json"):
+        load_sources([tmp_path / "missing"])
+    (tmp_path / "a" / "results.json").write_text(json.dumps({"runs": [{"task": "sokoban"}]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="lacks 'metrics'"):
+        load_sources([tmp_path / "a"])
+
+
+def test_embedded_json_cannot_close_its_script_tag() -> None:
+    data = {"s": "</script><script>alert(1)</script><!-- & \u2028"}
+    text = embed_json(data)
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == data
+
+
+def test_study_float_check_rejects_exact_answers() -> None:
+    assert float_rejected("8/(3-8/3)")  # 23.999... in floats
+    assert not float_rejected("4*6") and not float_rejected("(10+6-8)*3")
+    assert not float_rejected("1/0") and not float_rejected("not a formula") and not float_rejected(None)
+
+
+def test_string_table_interns() -> None:
+    table = StringTable()
+    assert [table.add("a"), table.add("b"), table.add("a"), table.add(None)] == [0, 1, 0, -1]
+    assert table.items == ["a", "b"]
