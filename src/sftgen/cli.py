@@ -155,7 +155,7 @@ def play_command(task: str, variant: str | None, difficulty: str | None, seed: i
 
 
 @main.command("bench")
-@click.argument("name", type=click.Choice(["generation", "eval"]))
+@click.argument("name", type=click.Choice(["generation", "eval", "train"]))
 @click.option("--json", "json_path", default=None, type=click.Path(path_type=Path), help="Also write rows as JSON.")
 @click.option("--quick", is_flag=True, help="Fewer repetitions (for a smoke check, not for numbers).")
 def bench_command(name: str, json_path: Path | None, quick: bool) -> None:
@@ -265,6 +265,69 @@ def eval_command(
         f"[green]wrote[/] {out / 'metrics.json'}: {config['episodes']} episodes "
         f"({config['episodes_resumed']} resumed) in {config['seconds']:.1f} s"
     )
+
+
+def _add_train_commands() -> None:
+    """``sftgen train ...`` lives in sftgen.train.commands (no torch import until a run starts)."""
+    from sftgen.train.commands import train_group
+
+    main.add_command(train_group)
+
+
+_add_train_commands()
+
+
+@main.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", default=None, type=click.Path(path_type=Path), help="Output folder (default: first RUN_DIR).")
+@click.option("--episodes", default=20, show_default=True, type=int, help="Episodes per split in the HTML viewer.")
+def report_command(run_dirs: tuple[Path, ...], out: Path | None, episodes: int) -> None:
+    """Write report.md, report.html (self-contained) and figures/ from experiment run folders.
+
+    Several RUN_DIRs are merged (e.g. a tiny run and a pretrained one); each is labelled by its model.
+
+    \b
+      sftgen report runs/quick
+      sftgen report runs/tiny runs/smollm --out runs/report
+    """
+    from sftgen.report import build_report
+
+    try:
+        report = build_report(list(run_dirs), out, episodes_per_split=episodes)
+    except (ValueError, FileNotFoundError, OSError) as err:
+        _fail(str(err))
+    for finding in report.findings:
+        click.echo(f"{finding.status:>7}  {finding.number}. {finding.title} [{finding.source}]")
+    console.print(f"[green]wrote[/] {report.markdown}, {report.html} and {len(report.figures)} figures")
+
+
+@main.command("reproduce")
+@click.option("--recipe", "recipe_name", default="quick", show_default=True,
+              help="A shipped recipe (quick, tiny, smoke, pretrained-cpu, qwen2.5-7b, llama-3.1-8b) or a YAML file.")
+@click.option("--out", default=None, type=click.Path(path_type=Path), help="Run folder (default runs/RECIPE).")
+@click.option("--resume", is_flag=True, help="Continue a run in --out, skipping finished work.")
+@click.option("--no-report", is_flag=True, help="Skip writing report.md/report.html.")
+def reproduce_command(recipe_name: str, out: Path | None, resume: bool, no_report: bool) -> None:
+    """Run a recipe end to end: base model, data, training, evaluation, report."""
+    from sftgen.experiment.recipe import load_recipe
+    from sftgen.experiment.runner import reproduce
+    from sftgen.train.typed import ConfigError
+
+    try:
+        recipe = load_recipe(recipe_name)
+    except ConfigError as err:
+        _fail(f"recipe {err}")
+    out = out or Path("runs") / recipe.name
+    try:
+        results = reproduce(recipe, out, resume=resume, report=not no_report, log=console.log)
+    except (FileExistsError, ValueError, RuntimeError) as err:
+        _fail(str(err))
+    console.print(f"[green]done[/] in {results['wall_seconds']:.0f} s; report: {out / 'report.md'}")
+    report_file = out / "report.md"
+    if report_file.is_file():
+        findings = [ln for ln in report_file.read_text(encoding="utf-8").splitlines() if "PASS" in ln or "FAIL" in ln]
+        for line in findings[:10]:
+            console.print(line, markup=False, highlight=False)
 
 
 if __name__ == "__main__":

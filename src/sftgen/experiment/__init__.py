@@ -1,0 +1,1 @@
+"""Recipes and the end-to-end runner behind `sftgen reproduce`."""

@@ -1,0 +1,158 @@
+"""A recipe: tasks × methods × model × evaluation splits × training seeds, validated before anything runs.
+
+Recipes are YAML files (``recipes/*.yaml``); ``quick``, ``tiny``, ``smoke`` and the GPU recipes ship
+with sftgen and are addressed by name. Every key is typed: an unknown key or a bad value is an error
+naming it, and the SFT settings of every run are checked against ``SFTRunConfig`` up front.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sftgen.base.pretrain import BaseConfig
+from sftgen.data.build import BuildConfig
+from sftgen.splits import get_split, resolve_splits
+from sftgen.train.config import SFTRunConfig
+from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping
+
+SFT_METHODS = ("answer-only", "diverse", "cot", "diverse-cot")
+METHODS = SFT_METHODS
+TASKS = ("sokoban", "points")
+
+
+@dataclass
+class TaskData:
+    """Training data of one task: ``n`` levels (Sokoban) or hands (Points)."""
+
+    task: str
+    n: int
+    data_seed: int = 0
+    paraphrases: bool = False
+
+
+@dataclass
+class MethodSettings:
+    """SFT overrides for one method (``key: value`` over the recipe's ``train`` settings)."""
+
+    method: str
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalSettings:
+    """What to evaluate: ``splits`` on the chosen checkpoint, ``curve_splits`` at every checkpoint."""
+
+    splits: list[str] = field(default_factory=lambda: ["study", "paraphrase"])
+    n: int | None = None
+    curve_splits: list[str] = field(default_factory=list)
+    curve_n: int | None = None
+    validation_n: int | None = None
+    greedy: bool = False
+    temperature: float = 0.5
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    seed: int = 0
+    batch_size: int = 64
+
+
+@dataclass
+class Recipe:
+    """Everything one ``sftgen reproduce`` run does."""
+
+    name: str
+    model: str
+    tasks: list[TaskData]
+    methods: list[str]
+    template: str = "study"
+    base: BaseConfig | None = None
+    seeds: list[int] = field(default_factory=lambda: [0])
+    train: dict[str, Any] = field(default_factory=dict)
+    method_train: list[MethodSettings] = field(default_factory=list)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+    parallel: int = 2
+    description: str = ""
+
+    def validate(self) -> None:
+        if not self.name:
+            raise ConfigError("name", "required")
+        if not self.tasks:
+            raise ConfigError("tasks", "list at least one task")
+        for i, task in enumerate(self.tasks):
+            if task.task not in TASKS:
+                raise ConfigError(f"tasks[{i}].task", f"must be one of {TASKS}, got {task.task!r}")
+            BuildConfig("answer-only", task.task, task.n, task.data_seed, self.template, task.paraphrases).validate()
+        if len({t.task for t in self.tasks}) != len(self.tasks):
+            raise ConfigError("tasks", "each task may appear once")
+        if not self.methods or any(m not in METHODS for m in self.methods):
+            raise ConfigError("methods", f"choose from {METHODS}, got {self.methods}")
+        for i, settings in enumerate(self.method_train):
+            if settings.method not in self.methods:
+                raise ConfigError(f"method_train[{i}].method", f"{settings.method!r} is not in methods")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError("seeds", f"need distinct training seeds, got {self.seeds}")
+        if self.parallel < 1:
+            raise ConfigError("parallel", f"must be ≥ 1, got {self.parallel}")
+        if self.template not in ("study", "compact"):
+            raise ConfigError("template", f"must be study or compact, got {self.template!r}")
+        if self.base is not None:
+            try:
+                self.base.validate()
+            except ValueError as err:
+                raise ConfigError("base", str(err)) from err
+        for name in (*self.eval.splits, *self.eval.curve_splits):
+            try:
+                resolve_splits([name])
+            except KeyError as err:
+                raise ConfigError("eval.splits", str(err.args[0])) from err
+        for method in self.methods:  # every run's SFT settings, type-checked now
+            self.sft_config(method, seed=self.seeds[0], data="DATA", out="OUT").validate()
+
+    def method_overrides(self, method: str) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for settings in self.method_train:
+            if settings.method == method:
+                merged.update(settings.train)
+        return merged
+
+    def sft_config(self, method: str, seed: int, data: str, out: str, model: str | None = None) -> SFTRunConfig:
+        base = {"model": model or self.model, "data": [data], "out": out, "template": self.template, "seed": seed}
+        overrides = {**self.train, **self.method_overrides(method)}
+        try:
+            return SFTRunConfig.from_dict({**base, **overrides})
+        except ConfigError as err:
+            raise ConfigError(f"train.{err.field}", str(err).split(": ", 1)[-1]) from err
+
+    def splits_for(self, task: str, names: list[str], n: int | None) -> list[str]:
+        """The split names of ``names`` (groups expanded) that belong to ``task``."""
+        return [s.name for s in resolve_splits(names, n) if s.task == task]
+
+    def validation_split(self, task: str) -> str:
+        return get_split(f"{task}/validation").name
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def recipes_dir() -> Path:
+    """The shipped recipes: ``recipes/`` of the checkout, or the copy inside the package."""
+    for candidate in (Path(__file__).resolve().parents[3] / "recipes", Path(__file__).resolve().parent / "recipes"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("no recipes/ folder found")
+
+
+def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> Recipe:
+    """A shipped recipe by name (``quick``, ``tiny``, ...) or a YAML file; validated."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = recipes_dir() / f"{name_or_path}.yaml"
+        if not path.is_file():
+            shipped = sorted(p.stem for p in recipes_dir().glob("*.yaml"))
+            raise ConfigError("recipe", f"no recipe named {name_or_path!r}; shipped recipes: {', '.join(shipped)}")
+    data = load_yaml_mapping(path)
+    data.update(overrides or {})
+    recipe = from_mapping(Recipe, data)
+    recipe.validate()
+    return recipe

@@ -1,0 +1,183 @@
+"""``sftgen reproduce``: base model → data → every (task, method, seed) job → results.json → report.
+
+One folder per run::
+
+    RUN/recipe.yaml            the resolved recipe (a resume must use the same one)
+    RUN/base -> the cached base model, when the recipe trains one (plus RUN/eval/base/ zero-shot metrics)
+    RUN/data/TASK/METHOD/      the SFT datasets (manifest + datasets folder)
+    RUN/train/TASK/METHOD/seedS/   checkpoints, final/, log.jsonl, run.json
+    RUN/eval/TASK/METHOD/seedS/    checkpoint-N/ metrics + episodes, curves.json
+    RUN/results.json           what the report reads
+    RUN/report.md, report.html, figures/
+
+Every step skips what is already done, so ``--resume`` after a crash or kill redoes nothing finished.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sftgen.data.build import BuildConfig, build_dataset
+from sftgen.experiment.jobs import Job, limit_threads, run_job
+from sftgen.experiment.recipe import Recipe
+from sftgen.io import atomic_write_json, atomic_write_text, read_json
+
+Log = Callable[[str], None]
+
+
+def _check_recipe_file(out: Path, recipe: Recipe, resume: bool) -> None:
+    file = out / "recipe.yaml"
+    text = yaml.safe_dump(recipe.to_dict(), sort_keys=True, allow_unicode=True)
+    if file.exists():
+        if not resume:
+            raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        if file.read_text(encoding="utf-8") != text:
+            raise ValueError(f"{out} was started with a different recipe; choose another --out")
+    atomic_write_text(file, text)
+
+
+def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Path]:
+    folders = {}
+    for task in recipe.tasks:
+        for method in recipe.methods:
+            folder = out / "data" / task.task / method
+            config = BuildConfig(method, task.task, task.n, task.data_seed, recipe.template, task.paraphrases)
+            if not (folder / "manifest.json").is_file() or read_json(folder / "manifest.json")["config"] != asdict(
+                config
+            ):
+                log(f"data {task.task}/{method}: building {task.n} instances")
+                build_dataset(config, folder, overwrite=True, progress=False)
+            folders[(task.task, method)] = folder
+    return folders
+
+
+def _sampling(recipe: Recipe) -> dict[str, Any]:
+    e = recipe.eval
+    return {
+        "temperature": e.temperature,
+        "top_p": e.top_p,
+        "max_new_tokens": e.max_new_tokens,
+        "seed": e.seed,
+        "greedy": e.greedy,
+    }
+
+
+def plan_jobs(recipe: Recipe, out: Path, data: dict[tuple[str, str], Path], model: str) -> list[Job]:
+    jobs = []
+    for task in recipe.tasks:
+        for method in recipe.methods:
+            for seed in recipe.seeds:
+                train_dir = out / "train" / task.task / method / f"seed{seed}"
+                sft = recipe.sft_config(method, seed, str(data[(task.task, method)]), str(train_dir), model=model)
+                jobs.append(
+                    Job(
+                        task=task.task,
+                        method=method,
+                        seed=seed,
+                        sft=sft.to_dict(),
+                        train_dir=str(train_dir),
+                        eval_dir=str(out / "eval" / task.task / method / f"seed{seed}"),
+                        validation_split=recipe.validation_split(task.task),
+                        curve_splits=recipe.splits_for(task.task, recipe.eval.curve_splits, None),
+                        curve_n=recipe.eval.curve_n,
+                        final_splits=recipe.splits_for(task.task, recipe.eval.splits, None),
+                        final_n=recipe.eval.n,
+                        sampling=_sampling(recipe),
+                        batch_size=recipe.eval.batch_size,
+                    )
+                )
+    return jobs
+
+
+def _base(recipe: Recipe, out: Path, log: Log) -> dict[str, Any] | None:
+    """Train (or reuse) the base model and measure it zero-shot, before any SFT."""
+    if recipe.base is None:
+        return None
+    from sftgen.base.pretrain import BASE_INFO, pretrain_base
+    from sftgen.eval.evaluate import evaluate
+    from sftgen.models.sampling import Sampling
+
+    log(f"base: {recipe.base.preset}, fingerprint {recipe.base.fingerprint()} (cached when built before)")
+    limit_threads()
+    base_dir = pretrain_base(recipe.base, progress=False)
+    link = out / "base"
+    if not link.exists():
+        link.symlink_to(base_dir.resolve(), target_is_directory=True)
+    splits = [s for t in recipe.tasks for s in recipe.splits_for(t.task, recipe.eval.splits, None)]
+    evaluate(
+        str(base_dir),
+        splits,
+        out / "eval" / "base",
+        n=recipe.eval.curve_n or recipe.eval.n,
+        sampling=Sampling(**_sampling(recipe)),
+        batch_size=recipe.eval.batch_size,
+    )
+    info = read_json(base_dir / BASE_INFO)
+    return {
+        "dir": str(base_dir),
+        "lookup_probe": info.get("lookup_probe"),
+        "eval_dir": str(out / "eval" / "base"),
+        "wall_seconds": info.get("wall_seconds"),
+    }
+
+
+def run_jobs(jobs: list[Job], parallel: int, log: Log, logs_dir: Path) -> list[dict[str, Any]]:
+    """Run jobs ``parallel`` at a time in fresh processes; a failed job fails the run after the others end."""
+    results: dict[str, dict[str, Any]] = {}
+    errors = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(parallel, len(jobs)), mp_context=context) as pool:
+        pending: dict[Future, Job] = {
+            pool.submit(run_job, job, str(logs_dir / (job.label.replace("/", "__") + ".log"))): job for job in jobs
+        }
+        log(f"{len(jobs)} jobs, {min(parallel, len(jobs))} at a time; their logs are in {logs_dir}")
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = pending.pop(future)
+                try:
+                    results[job.label] = future.result()
+                    log(
+                        f"job {job.label}: done in {results[job.label]['wall_seconds']:.0f} s, "
+                        f"chose {results[job.label]['chosen']}"
+                    )
+                except Exception as err:
+                    errors.append(f"{job.label}: {type(err).__name__}: {err}")
+                    log(f"job {job.label}: FAILED ({err})")
+    if errors:
+        raise RuntimeError("some jobs failed (rerun with --resume to continue):\n" + "\n".join(errors))
+    return [results[job.label] for job in jobs]
+
+
+def reproduce(recipe: Recipe, out: str | Path, resume: bool = False, report: bool = True, log: Log = print) -> dict:
+    """Run a whole recipe into ``out`` and return results.json's content."""
+    start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_recipe_file(out, recipe, resume)
+    base = _base(recipe, out, log)
+    model = base["dir"] if base else recipe.model
+    data = build_data(recipe, out, log)
+    runs = run_jobs(plan_jobs(recipe, out, data, model), recipe.parallel, log, out / "logs")
+    results = {
+        "recipe": recipe.to_dict(),
+        "model": recipe.model,
+        "template": recipe.template,
+        "base": base,
+        "runs": runs,
+        "wall_seconds": round(time.perf_counter() - start, 1),
+    }
+    atomic_write_json(out / "results.json", results)
+    if report:
+        from sftgen.report import build_report
+
+        build_report([out])
+    return results
