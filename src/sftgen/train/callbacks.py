@@ -1,0 +1,117 @@
+"""Trainer callbacks and run-folder helpers shared by the SFT (and later GRPO) trainers.
+
+Why: every saved model folder, checkpoints included, must say which prompt family it was trained on
+(``sftgen_model.json``, read by eval), a crash in the middle of writing a checkpoint must not be mistaken for
+a checkpoint on resume, and the loss history should survive in plain JSONL next to the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from sftgen.io import atomic_write_json
+
+MODEL_INFO = "sftgen_model.json"
+MODEL_INFO_FORMAT = "sftgen-model-v1"
+TRAINER_STATE = "trainer_state.json"
+CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+
+
+def write_model_info(folder: str | Path, info: dict[str, Any], step: int) -> None:
+    """``folder/sftgen_model.json``: ``{"template", "response_format", ...}`` plus the step it holds."""
+    atomic_write_json(Path(folder) / MODEL_INFO, {"format": MODEL_INFO_FORMAT, **info, "step": step})
+
+
+def read_model_info(folder: str | Path) -> dict[str, Any]:
+    """The prompt family a saved model was trained on (what eval needs to prompt it the same way)."""
+    return json.loads((Path(folder) / MODEL_INFO).read_text(encoding="utf-8"))
+
+
+def checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """``(step, folder)`` of every ``checkpoint-N`` folder, oldest first, complete or not."""
+    root = Path(run_dir)
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := CHECKPOINT_RE.match(p.name))]
+    return sorted(found)
+
+
+def is_complete_checkpoint(folder: Path) -> bool:
+    """Written last by ``ModelInfoCallback``, after the trainer state: its presence means the save finished."""
+    return (folder / TRAINER_STATE).is_file() and (folder / MODEL_INFO).is_file()
+
+
+def last_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint (a half-written one from a crash is skipped)."""
+    complete = [folder for _, folder in checkpoints(run_dir) if is_complete_checkpoint(folder)]
+    return complete[-1] if complete else None
+
+
+class ModelInfoCallback(TrainerCallback):
+    """After each checkpoint save, write ``sftgen_model.json`` into it (main process only)."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                write_model_info(folder, self.info, state.global_step)
+
+
+class JsonlLogCallback(TrainerCallback):
+    """Append every log record (loss, lr, grad norm, token accuracy, ...) to ``RUN/log.jsonl``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        record = {"step": state.global_step, "epoch": state.epoch, **logs}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+class StopAtLossCallback(TrainerCallback):
+    """End training (and checkpoint) once a logged loss reaches ``threshold``: for memorisation checks."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.stopped_at: int | None = None
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and float(loss) <= self.threshold and not control.should_training_stop:
+            control.should_training_stop = True
+            control.should_save = args.save_strategy != "no"
+            self.stopped_at = state.global_step
+
+
+def final_logged_loss(log_history: list[dict[str, Any]]) -> float | None:
+    """The last logged training loss (``train_loss`` averages the whole run, which hides the end)."""
+    for record in reversed(log_history):
+        if "loss" in record:
+            return float(record["loss"])
+    return None

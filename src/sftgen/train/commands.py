@@ -1,0 +1,118 @@
+"""``sftgen train ...`` commands: parse options into an ``SFTRunConfig`` and call ``sftgen.train.sft.train``.
+
+Kept out of ``sftgen/cli.py`` so the training commands live next to the code they call; ``cli.py`` only adds
+the group. Importing this module does not import torch: the trainer is imported when a run starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sftgen.train.config import REPORTERS, SFTRunConfig
+from sftgen.train.typed import ConfigError, load_yaml_mapping, merge_override, parse_override
+
+
+def build_config(config_path: Path | None, options: dict[str, Any], overrides: tuple[str, ...]) -> SFTRunConfig:
+    """YAML (optional) <- named options <- ``--set`` overrides, type-checked and validated."""
+    data = load_yaml_mapping(config_path) if config_path is not None else {}
+    if options.get("max_steps") is not None and options.get("epochs") is None:
+        data["epochs"] = None  # --max-steps replaces the recipe's epochs (set both only on purpose)
+    if options.get("epochs") is not None and options.get("max_steps") is None:
+        data["max_steps"] = None
+    for key, value in options.items():
+        if value is not None:
+            merge_override(data, key.split("."), value)
+    for text in overrides:
+        merge_override(data, *parse_override(text))
+    config = SFTRunConfig.from_dict(data)
+    config.validate()
+    return config
+
+
+@click.group("train")
+def train_group() -> None:
+    """Train models (SFT with TRL, full or LoRA; multi-GPU through `accelerate launch`)."""
+
+
+@train_group.command("sft")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML recipe (see recipes/sft/).")
+@click.option("--data", multiple=True, help="Dataset folder from `sftgen generate` (repeat to mix several).")
+@click.option("--model", default=None, help="tiny / small (from scratch), a folder, smollm2-135m or org/name.")
+@click.option("--out", default=None, help="Run folder (checkpoints, final/, run.json).")
+@click.option("--max-steps", type=int, default=None, help="Optimizer steps (replaces the recipe's epochs).")
+@click.option("--epochs", type=float, default=None, help="Passes over the data (replaces the recipe's max_steps).")
+@click.option("--lr", type=float, default=None, help="Peak learning rate.")
+@click.option("--batch-size", type=int, default=None, help="Rows per device per micro-batch.")
+@click.option("--grad-accum", type=int, default=None, help="Micro-batches per optimizer step.")
+@click.option("--seed", type=int, default=None)
+@click.option("--save-steps", type=int, default=None, help="Checkpoint every N steps (default: once per epoch).")
+@click.option("--lora", is_flag=True, default=None, help="Train LoRA adapters instead of all weights.")
+@click.option("--report-to", type=click.Choice(REPORTERS), default=None)
+@click.option(
+    "--resume/--no-resume",
+    default=None,
+    help="Require resuming from the newest checkpoint / refuse a folder with checkpoints "
+    "(default: resume when a checkpoint exists).",
+)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any setting, e.g. --set lora.r=8.")
+@click.option("--print-config", is_flag=True, help="Print the resolved config as YAML and exit (a dry run).")
+def sft_command(
+    config_path: Path | None,
+    data: tuple[str, ...],
+    model: str | None,
+    out: str | None,
+    max_steps: int | None,
+    epochs: float | None,
+    lr: float | None,
+    batch_size: int | None,
+    grad_accum: int | None,
+    seed: int | None,
+    save_steps: int | None,
+    lora: bool | None,
+    report_to: str | None,
+    resume: bool | None,
+    overrides: tuple[str, ...],
+    print_config: bool,
+) -> None:
+    """Supervised fine-tuning on prompt/completion data (loss on the completion and its end of turn only).
+
+    \b
+    sftgen train sft --config recipes/sft/tiny-sokoban-answer-only.yaml
+    sftgen train sft --data runs/data/sok --model tiny --out runs/sft/tiny --max-steps 2000 --lr 1e-3
+    accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml \\
+        -m sftgen.train.sft_main --config recipes/sft/qwen2.5-7b-sokoban-answer-only.yaml
+    """
+    options: dict[str, Any] = {
+        "data": list(data) or None,
+        "model": model,
+        "out": out,
+        "max_steps": max_steps,
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "grad_accum": grad_accum,
+        "seed": seed,
+        "save_steps": save_steps,
+        "lora.enabled": lora,
+        "report_to": report_to,
+        "resume": None if resume is None else ("always" if resume else "never"),
+    }
+    try:
+        config = build_config(config_path, options, overrides)
+        if print_config:
+            click.echo(config.to_yaml(), nl=False)
+            return
+        from sftgen.train.sft import train
+
+        result = train(config)
+    except ConfigError as err:
+        raise click.ClickException(f"config error: {err}") from err
+    loss = "n/a" if result.final_loss is None else f"{result.final_loss:.4g}"
+    click.echo(
+        f"trained {result.global_step} steps in {result.wall_seconds:.1f} s, final loss {loss}"
+        + (f" (resumed from {result.resumed_from})" if result.resumed_from else "")
+    )
+    click.echo(f"model: {result.final_dir}   record: {result.run_dir / 'run.json'}")

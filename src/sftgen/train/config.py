@@ -1,0 +1,278 @@
+"""Every setting of an SFT run, typed and validated before any work starts.
+
+Defaults are the study's SFT settings (spec §4: AdamW 0.9/0.95, lr 1e-5, weight decay 0.01, 10% warmup then
+cosine, grad clip 1.0, bf16 on GPU, loss on the response incl. EOS) except the run length, which a run must
+state (``epochs`` or ``max_steps``, exactly one). A YAML file, a dict and ``key=value`` overrides all go
+through the same typed loader (``sftgen.train.typed``), so a typo is an error naming the key.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sftgen.train.typed import (
+    ConfigError,
+    from_mapping,
+    load_yaml_mapping,
+    merge_override,
+    parse_override,
+    to_mapping,
+)
+
+TINY_MODELS = ("tiny", "small")  # presets built from scratch with sftgen's own tokenizer (sftgen.models.tiny)
+SCHEDULERS = ("cosine", "linear", "constant")
+REPORTERS = ("none", "tensorboard", "wandb")
+RESUME_MODES = ("auto", "always", "never")
+DTYPES = ("float32", "bfloat16")
+PROMPT_TEMPLATES = ("study", "compact")  # sftgen.prompts.TEMPLATES, repeated to keep this module import-light
+
+
+@dataclass
+class LoraSettings:
+    """LoRA through PEFT; off means full fine-tuning (the study's choice)."""
+
+    enabled: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
+    r: int = field(default=16, metadata={"help": "adapter rank"})
+    alpha: float = field(default=32.0, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
+    dropout: float = field(default=0.05, metadata={"help": "dropout on the adapter input"})
+    target_modules: list[str] = field(
+        default_factory=lambda: ["all-linear"],
+        metadata={"help": "module names to adapt; ['all-linear'] = every linear layer except the output head"},
+    )
+    merge: bool = field(
+        default=True,
+        metadata={
+            "help": "save final/ as a merged full model (loadable like any model); the adapter alone goes to adapter/"
+        },
+    )
+
+    def validate(self) -> None:
+        if self.r < 1:
+            raise ConfigError("lora.r", f"must be >= 1, got {self.r}")
+        if not math.isfinite(self.alpha) or self.alpha <= 0:
+            raise ConfigError("lora.alpha", f"must be > 0, got {self.alpha}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError("lora.dropout", f"must be in [0, 1), got {self.dropout}")
+        if not self.target_modules or any(not m for m in self.target_modules):
+            raise ConfigError("lora.target_modules", "must list at least one non-empty module name")
+
+
+@dataclass
+class SFTRunConfig:
+    """One SFT run: model, data, optimisation, checkpoints, logging. ``validate()`` names the bad field."""
+
+    model: str = field(
+        default="",
+        metadata={"help": "tiny preset (tiny, small: built from scratch), a local HF folder, smollm2-135m or org/name"},
+    )
+    data: list[str] = field(
+        default_factory=list,
+        metadata={"help": "dataset folders made by `sftgen generate` (DIR/dataset + DIR/manifest.json)"},
+    )
+    out: str = field(default="", metadata={"help": "run folder: checkpoints, final/, run.json, log.jsonl"})
+    mix_weights: list[float] | None = field(
+        default=None,
+        metadata={
+            "help": "one weight per data folder: each folder's share of the mixed rows (resampled to that share); "
+            "null = plain concatenation"
+        },
+    )
+    template: str | None = field(
+        default=None,
+        metadata={
+            "help": "prompt template family the data uses (study / compact), recorded in sftgen_model.json for eval; "
+            "null = read it from the data manifests (then it must agree with them)"
+        },
+    )
+    lr: float = field(default=1e-5, metadata={"help": "peak learning rate"})
+    scheduler: str = field(
+        default="cosine", metadata={"help": "learning-rate schedule after warmup: cosine, linear or constant"}
+    )
+    warmup_ratio: float = field(
+        default=0.1, metadata={"help": "fraction of the optimizer steps spent in linear warmup"}
+    )
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    adam_beta1: float = field(default=0.9, metadata={"help": "AdamW beta1"})
+    adam_beta2: float = field(default=0.95, metadata={"help": "AdamW beta2 (the study: 0.95)"})
+    adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon"})
+    grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm; 0 turns clipping off"})
+    batch_size: int = field(default=8, metadata={"help": "rows per device per micro-batch"})
+    grad_accum: int = field(
+        default=1, metadata={"help": "micro-batches per optimizer step (global batch = batch_size x grad_accum x GPUs)"}
+    )
+    epochs: float | None = field(
+        default=None, metadata={"help": "passes over the data (set this or max_steps, not both)"}
+    )
+    max_steps: int | None = field(default=None, metadata={"help": "optimizer steps (set this or epochs, not both)"})
+    max_length: int = field(
+        default=1024, metadata={"help": "longest tokenized prompt+completion; longer rows are truncated at the end"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed of the data order, LoRA init and tiny-model init"})
+    save_steps: int | None = field(
+        default=None,
+        metadata={"help": "checkpoint every N optimizer steps; null = one checkpoint per epoch (the study)"},
+    )
+    save_total_limit: int | None = field(
+        default=None, metadata={"help": "keep only the newest N checkpoints; null = keep all"}
+    )
+    logging_steps: int = field(default=10, metadata={"help": "log loss and learning rate every N optimizer steps"})
+    report_to: str = field(default="none", metadata={"help": "experiment tracker: none, tensorboard or wandb"})
+    bf16: bool | None = field(
+        default=None, metadata={"help": "bf16 mixed precision; null = on with CUDA, off on CPU (slow there)"}
+    )
+    model_dtype: str | None = field(
+        default=None,
+        metadata={
+            "help": "dtype a pretrained model is loaded in (float32, bfloat16); "
+            "null = bfloat16 when bf16 is on, else float32"
+        },
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "recompute activations to save GPU memory (pure slowdown on CPU)"}
+    )
+    num_threads: int | None = field(
+        default=None, metadata={"help": "torch CPU threads; null = 1 without CUDA (measured faster than 2 here)"}
+    )
+    resume: str = field(
+        default="auto",
+        metadata={
+            "help": "auto: continue from the newest complete checkpoint in out if there is one; always: require one; "
+            "never: start fresh and refuse a run folder that already has checkpoints"
+        },
+    )
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    stop_at_loss: float | None = field(
+        default=None,
+        metadata={
+            "help": "end early (with a checkpoint) once a logged training loss is at or below this; "
+            "null = run to the end"
+        },
+    )
+    lora: LoraSettings = field(
+        default_factory=LoraSettings, metadata={"help": "LoRA settings (lora.enabled: false = full fine-tuning)"}
+    )
+
+    # --- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SFTRunConfig:
+        """Typed construction; unknown keys and wrong types raise ``ConfigError`` naming the field."""
+        return from_mapping(cls, data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SFTRunConfig:
+        """Load a YAML recipe, apply ``key=value`` overrides (``lr=1e-4``, ``lora.r=8``), validate."""
+        data = load_yaml_mapping(path)
+        for text in overrides:
+            merge_override(data, *parse_override(text))
+        config = cls.from_dict(data)
+        config.validate()
+        return config
+
+    def with_overrides(self, overrides: dict[str, Any] | list[str]) -> SFTRunConfig:
+        """A new config with ``{"lr": 1e-4, "lora.r": 8}`` or ``["lr=1e-4"]`` applied, type-checked."""
+        data = self.to_dict()
+        items = [parse_override(t) for t in overrides] if isinstance(overrides, list) else overrides.items()
+        for key, value in items:
+            merge_override(data, key.split(".") if isinstance(key, str) else key, value)
+        return SFTRunConfig.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """YAML text of every setting (written to ``path`` when given); ``from_yaml`` reads it back."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            from sftgen.io import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text
+
+    # --- validation -----------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Check every value (no file system access: see ``sftgen.train.sft.preflight`` for that)."""
+        if not self.model:
+            raise ConfigError("model", "required (a tiny preset, a folder, smollm2-135m or org/name)")
+        if not self.data:
+            raise ConfigError("data", "give at least one dataset folder")
+        if any(not d for d in self.data) or len(set(self.data)) != len(self.data):
+            raise ConfigError("data", f"folders must be non-empty and distinct, got {self.data}")
+        if not self.out:
+            raise ConfigError("out", "required: the run folder")
+        if self.mix_weights is not None:
+            if len(self.mix_weights) != len(self.data):
+                raise ConfigError(
+                    "mix_weights", f"needs one weight per data folder ({len(self.data)}), got {len(self.mix_weights)}"
+                )
+            if any(not math.isfinite(w) or w <= 0 for w in self.mix_weights):
+                raise ConfigError("mix_weights", f"weights must be finite and > 0, got {self.mix_weights}")
+        if self.template is not None and self.template not in PROMPT_TEMPLATES:
+            raise ConfigError("template", f"must be one of {PROMPT_TEMPLATES} or null, got {self.template!r}")
+        self._validate_optimisation()
+        self._validate_schedule()
+        if self.report_to not in REPORTERS:
+            raise ConfigError("report_to", f"must be one of {REPORTERS}, got {self.report_to!r}")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigError("num_threads", f"must be >= 1 or null, got {self.num_threads}")
+        if self.model_dtype is not None and self.model_dtype not in DTYPES:
+            raise ConfigError("model_dtype", f"must be one of {DTYPES} or null, got {self.model_dtype!r}")
+        if self.stop_at_loss is not None and (not math.isfinite(self.stop_at_loss) or self.stop_at_loss < 0):
+            raise ConfigError("stop_at_loss", f"must be >= 0 or null, got {self.stop_at_loss}")
+        if self.resume not in RESUME_MODES:
+            raise ConfigError("resume", f"must be one of {RESUME_MODES}, got {self.resume!r}")
+        self.lora.validate()
+
+    def _validate_optimisation(self) -> None:
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise ConfigError("lr", f"must be a finite number > 0, got {self.lr}")
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError("scheduler", f"must be one of {SCHEDULERS}, got {self.scheduler!r}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
+        if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
+            raise ConfigError("weight_decay", f"must be >= 0, got {self.weight_decay}")
+        for name in ("adam_beta1", "adam_beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(name, f"must be in [0, 1), got {getattr(self, name)}")
+        if not math.isfinite(self.adam_epsilon) or self.adam_epsilon <= 0:
+            raise ConfigError("adam_epsilon", f"must be > 0, got {self.adam_epsilon}")
+        if not math.isfinite(self.grad_clip) or self.grad_clip < 0:
+            raise ConfigError("grad_clip", f"must be >= 0 (0 = off), got {self.grad_clip}")
+        if self.batch_size < 1:
+            raise ConfigError("batch_size", f"must be >= 1, got {self.batch_size}")
+        if self.grad_accum < 1:
+            raise ConfigError("grad_accum", f"must be >= 1, got {self.grad_accum}")
+        if self.max_length < 8:
+            raise ConfigError("max_length", f"must be >= 8 tokens, got {self.max_length}")
+        if self.seed < 0:
+            raise ConfigError("seed", f"must be >= 0, got {self.seed}")
+
+    def _validate_schedule(self) -> None:
+        if self.epochs is None and self.max_steps is None:
+            raise ConfigError("epochs", "set epochs or max_steps (exactly one): how long should the run be?")
+        if self.epochs is not None and self.max_steps is not None:
+            raise ConfigError("max_steps", "set epochs or max_steps, not both")
+        if self.epochs is not None and (not math.isfinite(self.epochs) or self.epochs <= 0):
+            raise ConfigError("epochs", f"must be > 0, got {self.epochs}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError("max_steps", f"must be >= 1, got {self.max_steps}")
+        if self.save_steps is not None and self.save_steps < 1:
+            raise ConfigError("save_steps", f"must be >= 1 or null (once per epoch), got {self.save_steps}")
+        if self.save_total_limit is not None and self.save_total_limit < 1:
+            raise ConfigError("save_total_limit", f"must be >= 1 or null (keep all), got {self.save_total_limit}")
+        if self.logging_steps < 1:
+            raise ConfigError("logging_steps", f"must be >= 1, got {self.logging_steps}")
+
+    # --- derived --------------------------------------------------------------------------------
+
+    @property
+    def is_tiny(self) -> bool:
+        """A from-scratch preset: tokenizer built locally, weights random-initialised."""
+        return self.model in TINY_MODELS

@@ -1,0 +1,115 @@
+"""Model side of a training run: tiny presets with sftgen's tokenizer, pretrained models, LoRA settings.
+
+Why a module of its own: the same choices (which tokenizer a tiny model gets, how a pretrained model is
+loaded under one process or under DeepSpeed/FSDP, how a de-quantized GGUF preset becomes trainable) are
+needed by every trainer, and they must be checked before a run writes anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from sftgen.train.config import SFTRunConfig
+from sftgen.train.typed import ConfigError
+
+
+def check_model_name(config: SFTRunConfig) -> None:
+    """A tiny preset, an existing folder, a packaged preset or an org/name hub id (loaded later)."""
+    if config.is_tiny:
+        return
+    from sftgen.models.loading import PACKAGED_PRESETS
+
+    name = config.model
+    parts = name.split("/")
+    hub_like = len(parts) == 2 and all(parts) and not name.startswith((".", "~", "/"))
+    if name in PACKAGED_PRESETS and launched_distributed():
+        raise ConfigError("model", f"packaged preset {name!r} is for single-process runs; give a model folder")
+    if not (Path(name).expanduser().is_dir() or name in PACKAGED_PRESETS or hub_like):
+        raise ConfigError(
+            "model",
+            f"{name!r} is not a tiny preset, a folder, a packaged preset ({', '.join(PACKAGED_PRESETS)}) "
+            "or a hub name like org/model",
+        )
+
+
+@functools.cache
+def tiny_vocabulary() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(corpus, forced tokens) of the tiny tokenizer: ~4 s to collect, so once per process."""
+    from sftgen.vocabulary import forced_tokens, tokenizer_corpus
+
+    return tuple(tokenizer_corpus()), tuple(forced_tokens())
+
+
+def launched_distributed() -> bool:
+    """True under ``accelerate launch`` with DeepSpeed / FSDP or several processes."""
+    env = os.environ
+    return (
+        env.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
+        or env.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+        or int(env.get("WORLD_SIZE", "1")) > 1
+    )
+
+
+def build_model(config: SFTRunConfig, resume_from: Path | None, bf16: bool) -> tuple[Any, Any, dict | None]:
+    """``(model or name, tokenizer, model_init_kwargs)`` for the trainer.
+
+    Tiny presets: a random-init Llama with sftgen's tokenizer (on resume, the checkpoint's tokenizer).
+    Pretrained, one process: ``load_model`` on the CPU (the Trainer moves it). Pretrained, distributed: the
+    name goes to TRL, which loads it after the ``SFTConfig`` has set up DeepSpeed/FSDP, so ZeRO-3 can shard
+    the weights while loading instead of every rank holding a full copy.
+    """
+    if config.is_tiny:
+        from sftgen.models.tiny import build_tiny_model
+
+        if resume_from is not None:  # the exact tokenizer the checkpoint was trained with
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(resume_from))
+        else:
+            from sftgen.models.tokenizer import build_tokenizer
+
+            tokenizer = build_tokenizer(*tiny_vocabulary())
+        return build_tiny_model(config.model, tokenizer, seed=config.seed), tokenizer, None
+    dtype = config.model_dtype or ("bfloat16" if bf16 else "float32")
+    if launched_distributed():
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return config.model, tokenizer, {"dtype": dtype}
+    from sftgen.models.loading import load_model
+
+    model, tokenizer = load_model(config.model, device="cpu", dtype=dtype)
+    return drop_gguf_marker(model), tokenizer, None
+
+
+def drop_gguf_marker(model: Any) -> Any:
+    """A GGUF checkpoint is de-quantized to plain float weights on load, but transformers keeps its quantizer
+    marker, and the Trainer refuses to train "quantized" models; the weights are ordinary, so drop the marker
+    (which would otherwise also be written into every saved config)."""
+    method = getattr(model, "quantization_method", None)
+    if getattr(method, "value", method) != "gguf" or any(not p.is_floating_point() for p in model.parameters()):
+        return model
+    model.hf_quantizer = None
+    model.is_quantized = False
+    model.quantization_method = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model
+
+
+def lora_config(config: SFTRunConfig) -> Any:
+    from peft import LoraConfig
+
+    targets = config.lora.target_modules
+    return LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules="all-linear" if targets == ["all-linear"] else list(targets),
+        task_type="CAUSAL_LM",
+    )
