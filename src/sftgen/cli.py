@@ -301,6 +301,29 @@ def report_command(run_dirs: tuple[Path, ...], out: Path | None, episodes: int) 
     console.print(f"[green]wrote[/] {report.markdown}, {report.html} and {len(report.figures)} figures")
 
 
+@main.command("pretrain-base")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["tiny", "small"]))
+@click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder (default: the cache, by hash).")
+@click.option("--rows", default=None, type=int, help="Curriculum rows (default: the BaseConfig default).")
+@click.option("--seed", default=0, show_default=True, type=int)
+def pretrain_base_command(preset: str, out: Path | None, rows: int | None, seed: int) -> None:
+    """Train a tiny base model that reads declared mappings (cached by content hash) and probe it."""
+    from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
+    from sftgen.experiment.jobs import limit_threads
+    from sftgen.io import read_json
+
+    config = BaseConfig(preset=preset, seed=seed, **({"rows": rows} if rows else {}))
+    try:
+        config.validate()
+    except ValueError as err:
+        _fail(str(err))
+    limit_threads()
+    final = pretrain_base(config, out=out)
+    info = read_json(final / BASE_INFO)
+    console.print(f"[green]base model[/] {final}")
+    console.print(f"look-up probe on held-out mappings: {json.dumps(info['lookup_probe'])}")
+
+
 @main.command("reproduce")
 @click.option("--recipe", "recipe_name", default="quick", show_default=True,
               help="A shipped recipe (quick, tiny, smoke, pretrained-cpu, qwen2.5-7b, llama-3.1-8b) or a YAML file.")

@@ -4,8 +4,7 @@ A pretrained model can already read "where 1 is Up"; a from-scratch one cannot, 
 question (does SFT *erode* instruction following?) has nothing to erode. This curriculum teaches
 the ability itself, in the compact template's own layout (``actions : up = w1 , ...``):
 
-* ``lookup``: several queries per sequence against a declared direction→word map (dense look-up,
-  measured to form the circuit far faster than one query per sequence);
+* ``lookup``: a query against a declared direction→word map, answered with the declared word;
 * ``navigate``: reach a goal on a box-free grid, answering the first optimal move in the declared words;
 * ``values``: read declared J/Q/K values and report them, or the sum of a few cards;
 * ``copy``: copy random tokens, so every token of the vocabulary is seen as input and as output.
@@ -47,7 +46,7 @@ def _answers(items: Sequence[str]) -> str:
     return " ".join(f"<answer> {item} </answer>" for item in items)
 
 
-def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 4) -> tuple[str, str]:
+def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 1) -> tuple[str, str]:
     declared = _declared_words(rng, words)
     asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=queries)]
     prompt = "\n".join(["lookup", actions_line(declared), "query : " + " ".join(asked), "format : answer"])

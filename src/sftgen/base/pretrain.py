@@ -41,6 +41,7 @@ class BaseConfig:
     )
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3
+    scheduler: str = "constant"  # the look-up circuit forms in a late phase transition: keep the rate up
     batch_size: int = 32
     epochs: float = 1.0
     warmup_ratio: float = 0.03
@@ -101,6 +102,7 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
         out=str(root / "run"),
         template="compact",
         lr=config.lr,
+        scheduler=config.scheduler,
         batch_size=config.batch_size,
         epochs=config.epochs,
         warmup_ratio=config.warmup_ratio,

@@ -18,7 +18,7 @@ from sftgen.variants import HELD_OUT_VOCABS, normalize_word
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 
 
-def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 4) -> dict[str, float]:
+def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 1) -> dict[str, float]:
     """Accuracy per held-out vocabulary and overall, greedy."""
     chats, expected, names = [], [], []
     for vocab in HELD_OUT_VOCABS:

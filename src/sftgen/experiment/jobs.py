@@ -8,6 +8,8 @@ recipe runs one job per core. Every step skips work that is already on disk, whi
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -32,6 +34,10 @@ class Job:
     final_n: int | None
     sampling: dict[str, Any]
     batch_size: int
+    template: str
+    response_format: str
+    launcher: str = ""  # e.g. "accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml"
+    backend: str = "hf"  # hf or vllm, for evaluation
 
     @property
     def label(self) -> str:
@@ -67,6 +73,14 @@ def choose_checkpoints(curves: dict[str, Any], validation_split: str) -> tuple[s
     return by_validation["checkpoint"], by_study["checkpoint"]
 
 
+def launch_training(job: Job, config: Any) -> None:
+    """Multi-GPU: the recipe's launcher (accelerate + DeepSpeed/FSDP) runs the same SFT entry point."""
+    path = Path(job.train_dir) / "sft.yaml"
+    config.to_yaml(path)
+    command = [*shlex.split(job.launcher), "-m", "sftgen.train.sft_main", "--config", str(path)]
+    subprocess.run(command, check=True)
+
+
 def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     """Train (unless done), sweep, choose on validation, evaluate the chosen checkpoint on every split.
 
@@ -88,16 +102,19 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     if not (train_dir / "run.json").is_file():
         config = SFTRunConfig.from_dict(job.sft)
         config.validate()
-        train(config)
+        if job.launcher:
+            launch_training(job, config)
+        else:
+            train(config)
     sampling = Sampling(**job.sampling)
+    style = {"template": job.template, "response_format": job.response_format, "batch_size": job.batch_size}
     curve_splits = list(dict.fromkeys([job.validation_split, *job.curve_splits]))
-    curves = sweep(train_dir, curve_splits, eval_dir, n=job.curve_n, sampling=sampling, batch_size=job.batch_size)
+    curves = sweep(train_dir, curve_splits, eval_dir, n=job.curve_n, sampling=sampling, **style)
     chosen, study_choice = choose_checkpoints(curves, job.validation_split)
     chosen_path = next(p["path"] for p in curves["points"] if p["checkpoint"] == chosen)
     final_splits = list(dict.fromkeys([*job.final_splits, *curve_splits]))
-    metrics = evaluate(
-        chosen_path, final_splits, eval_dir / chosen, n=job.final_n, sampling=sampling, batch_size=job.batch_size
-    )
+    model = f"vllm:{chosen_path}" if job.backend == "vllm" else chosen_path
+    metrics = evaluate(model, final_splits, eval_dir / chosen, n=job.final_n, sampling=sampling, **style)
     return {
         "task": job.task,
         "method": job.method,

@@ -55,6 +55,7 @@ class EvalSettings:
     max_new_tokens: int = 256
     seed: int = 0
     batch_size: int = 64
+    backend: str = "hf"  # hf, or vllm on GPU machines with the gpu extra
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Recipe:
     method_train: list[MethodSettings] = field(default_factory=list)
     eval: EvalSettings = field(default_factory=EvalSettings)
     parallel: int = 2
+    launcher: str = ""  # multi-GPU training, e.g. "accelerate launch --config_file configs/accelerate/..."
     description: str = ""
 
     def validate(self) -> None:
@@ -92,6 +94,8 @@ class Recipe:
                 raise ConfigError(f"method_train[{i}].method", f"{settings.method!r} is not in methods")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError("seeds", f"need distinct training seeds, got {self.seeds}")
+        if self.eval.backend not in ("hf", "vllm"):
+            raise ConfigError("eval.backend", f"must be hf or vllm, got {self.eval.backend!r}")
         if self.parallel < 1:
             raise ConfigError("parallel", f"must be ≥ 1, got {self.parallel}")
         if self.template not in ("study", "compact"):
@@ -107,7 +111,11 @@ class Recipe:
             except KeyError as err:
                 raise ConfigError("eval.splits", str(err.args[0])) from err
         for method in self.methods:  # every run's SFT settings, type-checked now
-            self.sft_config(method, seed=self.seeds[0], data="DATA", out="OUT").validate()
+            config = self.sft_config(method, seed=self.seeds[0], data="DATA", out="OUT")
+            try:
+                config.validate()
+            except ConfigError as err:
+                raise _in_train(err) from err
 
     def method_overrides(self, method: str) -> dict[str, Any]:
         merged: dict[str, Any] = {}
@@ -122,7 +130,7 @@ class Recipe:
         try:
             return SFTRunConfig.from_dict({**base, **overrides})
         except ConfigError as err:
-            raise ConfigError(f"train.{err.field}", str(err).split(": ", 1)[-1]) from err
+            raise _in_train(err) from err
 
     def splits_for(self, task: str, names: list[str], n: int | None) -> list[str]:
         """The split names of ``names`` (groups expanded) that belong to ``task``."""
@@ -133,6 +141,11 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _in_train(err: ConfigError) -> ConfigError:
+    """An SFT setting's error, named as the recipe key that holds it."""
+    return ConfigError(f"train.{err.field}", str(err).split(": ", 1)[-1])
 
 
 def recipes_dir() -> Path:

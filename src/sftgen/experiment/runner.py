@@ -92,6 +92,10 @@ def plan_jobs(recipe: Recipe, out: Path, data: dict[tuple[str, str], Path], mode
                         final_n=recipe.eval.n,
                         sampling=_sampling(recipe),
                         batch_size=recipe.eval.batch_size,
+                        template=recipe.template,
+                        response_format="think" if "cot" in method else "answer",
+                        launcher=recipe.launcher,
+                        backend=recipe.eval.backend,
                     )
                 )
     return jobs

@@ -1,4 +1,5 @@
-"""``sftgen train ...`` commands: parse options into an ``SFTRunConfig`` and call ``sftgen.train.sft.train``.
+"""``sftgen train ...`` commands: parse options into an ``SFTRunConfig`` / ``GRPORunConfig`` and call
+``sftgen.train.sft.train`` / ``sftgen.train.grpo.train_grpo``.
 
 Kept out of ``sftgen/cli.py`` so the training commands live next to the code they call; ``cli.py`` only adds
 the group. Importing this module does not import torch: the trainer is imported when a run starts.
@@ -12,29 +13,33 @@ from typing import Any
 import click
 
 from sftgen.train.config import REPORTERS, SFTRunConfig
+from sftgen.train.grpo_config import GRPORunConfig
 from sftgen.train.typed import ConfigError, load_yaml_mapping, merge_override, parse_override
 
 
-def build_config(config_path: Path | None, options: dict[str, Any], overrides: tuple[str, ...]) -> SFTRunConfig:
-    """YAML (optional) <- named options <- ``--set`` overrides, type-checked and validated."""
+def build_config(
+    config_path: Path | None, options: dict[str, Any], overrides: tuple[str, ...], cls: type = SFTRunConfig
+) -> Any:
+    """YAML (optional) <- named options <- ``--set`` overrides, type-checked into ``cls`` and validated."""
     data = load_yaml_mapping(config_path) if config_path is not None else {}
-    if options.get("max_steps") is not None and options.get("epochs") is None:
-        data["epochs"] = None  # --max-steps replaces the recipe's epochs (set both only on purpose)
-    if options.get("epochs") is not None and options.get("max_steps") is None:
-        data["max_steps"] = None
+    if cls is SFTRunConfig:
+        if options.get("max_steps") is not None and options.get("epochs") is None:
+            data["epochs"] = None  # --max-steps replaces the recipe's epochs (set both only on purpose)
+        if options.get("epochs") is not None and options.get("max_steps") is None:
+            data["max_steps"] = None
     for key, value in options.items():
         if value is not None:
             merge_override(data, key.split("."), value)
     for text in overrides:
         merge_override(data, *parse_override(text))
-    config = SFTRunConfig.from_dict(data)
+    config = cls.from_dict(data)
     config.validate()
     return config
 
 
 @click.group("train")
 def train_group() -> None:
-    """Train models (SFT with TRL, full or LoRA; multi-GPU through `accelerate launch`)."""
+    """Train models (SFT and GRPO with TRL, full or LoRA; multi-GPU through `accelerate launch`)."""
 
 
 @train_group.command("sft")
@@ -113,6 +118,65 @@ def sft_command(
     loss = "n/a" if result.final_loss is None else f"{result.final_loss:.4g}"
     click.echo(
         f"trained {result.global_step} steps in {result.wall_seconds:.1f} s, final loss {loss}"
+        + (f" (resumed from {result.resumed_from})" if result.resumed_from else "")
+    )
+    click.echo(f"model: {result.final_dir}   record: {result.run_dir / 'run.json'}")
+
+
+@train_group.command("grpo")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML recipe (see recipes/grpo/).")
+@click.option("--data", default=None, help="RL prompt folder from `sftgen generate rl`.")
+@click.option("--model", default=None, help="Warm-start model folder (e.g. RUN/final of a short CoT SFT).")
+@click.option("--out", default=None, help="Run folder (checkpoints, final/, run.json, log.jsonl).")
+@click.option("--max-steps", type=int, default=None, help="Optimizer steps.")
+@click.option("--lr", type=float, default=None, help="Learning rate (study: 1e-6).")
+@click.option("--num-generations", type=int, default=None, help="Rollouts per prompt (study: 8).")
+@click.option("--prompts-per-step", type=int, default=None, help="Prompts per optimizer step (study: 256).")
+@click.option("--micro-batch-size", type=int, default=None, help="Completions per GPU per forward/backward.")
+@click.option("--max-completion-length", type=int, default=None, help="Longest rollout in tokens.")
+@click.option("--seed", type=int, default=None)
+@click.option("--save-steps", type=int, default=None, help="Checkpoint every N steps.")
+@click.option("--vllm/--no-vllm", "use_vllm", default=None, help="Generate rollouts with vLLM (GPU only).")
+@click.option("--lora", is_flag=True, default=None, help="Train LoRA adapters instead of all weights.")
+@click.option("--report-to", type=click.Choice(REPORTERS), default=None)
+@click.option("--resume/--no-resume", default=None, help="Require / refuse resuming (default: resume if possible).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any setting, e.g. --set beta=0.01.")
+@click.option("--print-config", is_flag=True, help="Print the resolved config as YAML and exit (a dry run).")
+def grpo_command(
+    config_path: Path | None,
+    overrides: tuple[str, ...],
+    print_config: bool,
+    lora: bool | None,
+    resume: bool | None,
+    **named: Any,
+) -> None:
+    """GRPO on RL prompts, rewards from the task's verifier (Sokoban: optimal action; Points: 5/-1/-2/-3).
+
+    \b
+    sftgen train grpo --config recipes/grpo/qwen2.5-7b-sokoban.yaml
+    sftgen train grpo --data runs/data/sok-rl --model runs/sft/warm/final --out runs/grpo/tiny --max-steps 50
+    accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml \\
+        -m sftgen.train.grpo --config recipes/grpo/qwen2.5-7b-sokoban.yaml
+    """
+    options: dict[str, Any] = {
+        **named,
+        "lora.enabled": lora,
+        "resume": None if resume is None else ("always" if resume else "never"),
+    }
+    try:
+        config = build_config(config_path, options, overrides, cls=GRPORunConfig)
+        if print_config:
+            click.echo(config.to_yaml(), nl=False)
+            return
+        from sftgen.train.grpo import train_grpo
+
+        result = train_grpo(config)
+    except ConfigError as err:
+        raise click.ClickException(f"config error: {err}") from err
+    reward = result.record.get("final_reward")
+    click.echo(
+        f"trained {result.global_step} GRPO steps in {result.wall_seconds:.1f} s, last logged reward "
+        + ("n/a" if reward is None else f"{reward:.4g}")
         + (f" (resumed from {result.resumed_from})" if result.resumed_from else "")
     )
     click.echo(f"model: {result.final_dir}   record: {result.run_dir / 'run.json'}")

@@ -30,6 +30,7 @@ REPORTERS = ("none", "tensorboard", "wandb")
 RESUME_MODES = ("auto", "always", "never")
 DTYPES = ("float32", "bfloat16")
 PROMPT_TEMPLATES = ("study", "compact")  # sftgen.prompts.TEMPLATES, repeated to keep this module import-light
+PROXIMITY_KINDS = ("none", "kl", "l2")
 
 
 @dataclass
@@ -60,6 +61,25 @@ class LoraSettings:
             raise ConfigError("lora.dropout", f"must be in [0, 1), got {self.dropout}")
         if not self.target_modules or any(not m for m in self.target_modules):
             raise ConfigError("lora.target_modules", "must list at least one non-empty module name")
+
+
+@dataclass
+class ProximitySettings:
+    """Proximity-controlled SFT (study appendix): keep the model near where it started.
+
+    ``kl``: loss = CE + alpha * KL(pi || pi_start) over the full vocabulary, averaged over completion tokens,
+    against a frozen copy of the starting model. ``l2``: loss = CE + alpha * ||theta - theta_start||^2 over the
+    trained parameters. Study: alpha in {0.05, 0.1, 0.5}.
+    """
+
+    kind: str = field(default="none", metadata={"help": "none, kl (to a frozen copy of the start) or l2 (weights)"})
+    alpha: float = field(default=0.1, metadata={"help": "weight of the proximity term (study: 0.05, 0.1, 0.5)"})
+
+    def validate(self) -> None:
+        if self.kind not in PROXIMITY_KINDS:
+            raise ConfigError("proximity.kind", f"must be one of {PROXIMITY_KINDS}, got {self.kind!r}")
+        if not math.isfinite(self.alpha) or self.alpha <= 0:
+            raise ConfigError("proximity.alpha", f"must be a finite number > 0, got {self.alpha}")
 
 
 @dataclass
@@ -156,6 +176,10 @@ class SFTRunConfig:
     lora: LoraSettings = field(
         default_factory=LoraSettings, metadata={"help": "LoRA settings (lora.enabled: false = full fine-tuning)"}
     )
+    proximity: ProximitySettings = field(
+        default_factory=ProximitySettings,
+        metadata={"help": "proximity-controlled SFT: kind none / kl / l2 with weight alpha"},
+    )
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -228,6 +252,7 @@ class SFTRunConfig:
         if self.resume not in RESUME_MODES:
             raise ConfigError("resume", f"must be one of {RESUME_MODES}, got {self.resume!r}")
         self.lora.validate()
+        self.proximity.validate()
 
     def _validate_optimisation(self) -> None:
         if not math.isfinite(self.lr) or self.lr <= 0:

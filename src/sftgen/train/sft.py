@@ -250,6 +250,7 @@ def train(config: SFTRunConfig) -> RunResult:
         processing_class=tokenizer,
         peft_config=lora_config(config) if config.lora.enabled else None,
         callbacks=callbacks,
+        proximity=config.proximity,
     )
     if trainer.is_world_process_zero():
         config.to_yaml(run_dir / "config.yaml")

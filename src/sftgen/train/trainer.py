@@ -8,6 +8,9 @@ Here, on CPU, the backbone runs as usual, the head projects only the labelled po
 the same token-mean cross-entropy (``num_items_in_batch`` honoured, so gradient accumulation is unchanged);
 the logged ``entropy`` and ``mean_token_accuracy`` are computed from those logits. Any other device, or any
 model whose head scales or soft-caps logits, goes through TRL's own ``compute_loss``.
+
+With ``proximity`` (``sftgen.train.proximity``) the same head-on-labelled-positions loss runs on every device,
+plus ``alpha * KL`` to a frozen copy of the starting model or ``alpha * ||theta - theta_start||^2``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from trl import SFTTrainer
+
+from sftgen.train.config import ProximitySettings
+from sftgen.train.proximity import Proximity, check_supported, proximity_loss
 
 # Config attributes that change the head's output; a model with any of them keeps TRL's loss.
 _HEAD_MODIFIERS = (
@@ -37,15 +43,28 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 class SFTGenTrainer(SFTTrainer):
-    """TRL's SFT trainer; only ``compute_loss`` differs, and only on CPU (see the module docstring)."""
+    """TRL's SFT trainer; only ``compute_loss`` differs: on CPU, and with a proximity term (module docstring)."""
+
+    def __init__(self, *args: Any, proximity: ProximitySettings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = proximity or ProximitySettings()
+        check_supported(self, settings)
+        if settings.kind != "none" and not self._head_is_plain(self.model):
+            raise ValueError("proximity.kind: this model's output head rescales logits; proximity needs a plain head")
+        # built after the model is on its device and before any checkpoint is loaded: the anchor is the start
+        self.proximity = Proximity(settings, self.model)
+
+    @staticmethod
+    def _head_is_plain(model: torch.nn.Module) -> bool:
+        config = _unwrap(model).config.get_text_config()
+        return all(not getattr(config, name, None) for name in _HEAD_MODIFIERS)
 
     def _cpu_fast_path(self, model: torch.nn.Module, return_outputs: bool) -> bool:
         if return_outputs or not model.training or self.args.device.type != "cpu" or self.compute_loss_func:
             return False
         if self.label_smoother is not None or self.args.loss_type != "nll" or self.aux_loss_enabled:
             return False
-        config = _unwrap(model).config.get_text_config()
-        return all(not getattr(config, name, None) for name in _HEAD_MODIFIERS)
+        return self._head_is_plain(model)
 
     def compute_loss(
         self,
@@ -54,6 +73,10 @@ class SFTGenTrainer(SFTTrainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ) -> Any:
+        if self.proximity.active and model.training and not return_outputs:
+            loss, logits, targets = proximity_loss(self, self.proximity, model, inputs, num_items_in_batch)
+            self._record_metrics(logits.detach(), targets, inputs)
+            return loss
         if not self._cpu_fast_path(model, return_outputs):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         base = _unwrap(model)

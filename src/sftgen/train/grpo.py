@@ -1,0 +1,306 @@
+"""GRPO with TRL's ``GRPOTrainer``: rollouts scored by the evaluation verifiers, same run folder as SFT.
+
+The rewards are ``sftgen.train.rewards`` (Sokoban: 1 when the first ``<answer>`` is an optimal action in the
+row's declared words; Points: the verifier's 5/-1/-2/-3), each checked for length and type. Besides TRL's
+loss, reward mean/std and completion lengths, every logging step records ``completions/repeat_char_rate``: the
+share of rollouts with a run of 8 identical characters, the early sign of the "!!!!" collapse small models
+fall into under RL. Settings: ``GRPORunConfig`` (study defaults); the model is a warm start (study: a
+10-step CoT-SFT checkpoint) that the recipe runner passes in.
+
+Run folder (``out``): ``config.yaml``, ``checkpoint-N/`` (with ``sftgen_model.json``), ``final/``,
+``log.jsonl``, ``run.json``; ``resume: auto`` continues from the newest complete checkpoint.
+
+Commands::
+
+    # CPU (HF generate, 1 torch thread):
+    sftgen train grpo --data runs/data/sokoban-rl --model runs/sft/warm/final --out runs/grpo/tiny \\
+        --max-steps 100 --set prompts_per_step=4 --set num_generations=4 --set lr=1e-5
+
+    # one GPU, rollouts with vLLM sharing the GPU:
+    sftgen train grpo --config recipes/grpo/qwen2.5-7b-sokoban.yaml --set use_vllm=true
+
+    # 8 GPUs (accelerate does the distribution; each process generates its share of the rollouts):
+    accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml \\
+        -m sftgen.train.grpo --config recipes/grpo/qwen2.5-7b-sokoban.yaml
+    # or vLLM on its own GPU: `CUDA_VISIBLE_DEVICES=7 trl vllm-serve --model WARM_START` and
+    accelerate launch --num_processes 7 --config_file configs/accelerate/deepspeed_zero3.yaml \\
+        -m sftgen.train.grpo --config recipes/grpo/qwen2.5-7b-sokoban.yaml --set use_vllm=true --set vllm_mode=server
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sftgen.io import read_json
+from sftgen.train.callbacks import (
+    JsonlLogCallback,
+    ModelInfoCallback,
+    checkpoints,
+    final_logged_loss,
+    last_checkpoint,
+)
+from sftgen.train.data import DATA_FORMAT, DataSource, response_format_of
+from sftgen.train.grpo_config import GRPORunConfig
+from sftgen.train.modeling import build_model, check_model_name, lora_config
+from sftgen.train.rewards import TASK_COLUMNS, TASK_REWARDS, completion_text, repeat_char_rate, task_rewards
+from sftgen.train.sft import (
+    RUN_FORMAT,
+    SCHEDULES,
+    RunResult,
+    _save_final,
+    _use_cuda,
+    _versions,
+    _warn_on_changed_settings,
+)
+from sftgen.train.typed import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GRPOPlan:
+    """What preflight found; nothing written yet."""
+
+    config: GRPORunConfig
+    source: DataSource
+    warm_start: dict[str, Any]
+    resume_from: Path | None
+
+
+def read_rl_source(folder: str) -> DataSource:
+    """Check ``folder`` is an RL prompt set with the columns its task's verifier needs, and describe it."""
+    root = Path(folder)
+    manifest_path = root / "manifest.json"
+    if not manifest_path.is_file() or not (root / "dataset").is_dir():
+        raise ConfigError("data", f"{folder} is not an sftgen dataset (needs manifest.json and dataset/)")
+    manifest = read_json(manifest_path)
+    if manifest.get("format") != DATA_FORMAT:
+        raise ConfigError("data", f"{folder}: manifest format {manifest.get('format')!r}, expected {DATA_FORMAT!r}")
+    config = manifest.get("config", {})
+    kind, task = str(config.get("kind", "?")), str(config.get("task", "?"))
+    if kind != "rl":
+        raise ConfigError("data", f"{folder} holds {kind!r} data; GRPO needs `sftgen generate rl` prompts")
+    if task not in TASK_REWARDS:
+        raise ConfigError("data", f"{folder}: no verifier reward for task {task!r}")
+    missing = [c for c in TASK_COLUMNS[task] if c not in manifest.get("columns", [])]
+    if missing or manifest.get("rows", 0) < 1:
+        raise ConfigError("data", f"{folder}: needs rows with columns {list(TASK_COLUMNS[task])}, missing {missing}")
+    return DataSource(
+        path=str(root),
+        kind=kind,
+        task=task,
+        template=config.get("template", "study"),
+        response_format=response_format_of(kind),
+        rows=int(manifest["rows"]),
+        data_sha256=manifest.get("sha256", ""),
+        manifest_sha256=hashlib.sha256(manifest_path.read_bytes()).hexdigest(),
+    )
+
+
+def _warm_start_info(model: str) -> dict[str, Any]:
+    file = Path(model).expanduser() / "sftgen_model.json"
+    return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+
+
+def preflight(config: GRPORunConfig) -> GRPOPlan:
+    """Validate values, the data folder, the model and the resume state; write nothing."""
+    config.validate()
+    source = read_rl_source(config.data)
+    if config.template is not None and config.template != source.template:
+        raise ConfigError("template", f"is {config.template!r} but the data was written with {source.template!r}")
+    check_model_name(config)  # type: ignore[arg-type]  # duck-typed: model, is_tiny
+    config.grad_accum(int(os.environ.get("WORLD_SIZE", "1")))
+    warm = _warm_start_info(config.model)
+    if warm.get("template") not in (None, source.template):
+        raise ConfigError("data", f"prompts use template {source.template!r}, the warm start {warm['template']!r}")
+    if warm.get("response_format") not in (None, source.response_format):
+        logger.warning(
+            "warm start answers in %r format but the RL prompts ask for %r",
+            warm["response_format"],
+            source.response_format,
+        )
+    run_dir = Path(config.out)
+    resume_from = last_checkpoint(run_dir) if config.resume != "never" else None
+    if config.resume == "always" and resume_from is None:
+        raise ConfigError("resume", f"'always' but {run_dir} has no complete checkpoint to resume from")
+    if config.resume == "never" and (checkpoints(run_dir) or (run_dir / "final").exists()):
+        raise ConfigError("resume", f"'never' but {run_dir} already holds a run; choose another out folder")
+    if resume_from is not None:
+        _warn_on_changed_settings(config, run_dir / "config.yaml")  # type: ignore[arg-type]  # duck-typed
+    return GRPOPlan(config, source, warm, resume_from)
+
+
+def grpo_args(config: GRPORunConfig, bf16: bool, use_cuda: bool, world_size: int) -> Any:
+    """TRL ``GRPOConfig``; one generation batch (prompts_per_step x num_generations) per optimizer step."""
+    from trl import GRPOConfig
+
+    accum = config.grad_accum(world_size)
+    return GRPOConfig(
+        output_dir=config.out,
+        learning_rate=config.lr,
+        lr_scheduler_type=SCHEDULES[config.scheduler],
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        adam_beta1=config.adam_beta1,
+        adam_beta2=config.adam_beta2,
+        adam_epsilon=config.adam_epsilon,
+        max_grad_norm=config.grad_clip,
+        per_device_train_batch_size=config.micro_batch_size,
+        gradient_accumulation_steps=accum,
+        steps_per_generation=accum,
+        num_generations=config.num_generations,
+        max_completion_length=config.max_completion_length,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        epsilon=config.epsilon,
+        epsilon_high=config.epsilon_high,
+        beta=config.beta,
+        loss_type=config.loss_type,
+        scale_rewards=config.scale_rewards,
+        num_iterations=config.num_iterations,
+        max_steps=config.max_steps,
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to=config.report_to,
+        log_completions=config.log_completions,
+        bf16=bf16,
+        fp16=False,
+        gradient_checkpointing=config.gradient_checkpointing,  # TRL defaults it to True: pure slowdown on CPU
+        activation_checkpointing=config.gradient_checkpointing,
+        use_vllm=config.use_vllm,
+        vllm_mode=config.vllm_mode,
+        vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+        remove_unused_columns=False,  # the verifier columns must reach the rewards
+        disable_tqdm=not config.progress,
+        dataloader_num_workers=0,
+        use_cpu=not use_cuda,
+    )
+
+
+def _trainer_class() -> type:
+    """``GRPOTrainer`` that also logs the repeated-character rate of each batch of rollouts."""
+    from trl import GRPOTrainer
+
+    class SFTGenGRPOTrainer(GRPOTrainer):
+        def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
+            rate = repeat_char_rate([completion_text(c) for c in completions])
+            self._pending_metrics["completions/repeat_char_rate"].append(rate)  # averaged over processes by TRL
+            return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+
+    return SFTGenGRPOTrainer
+
+
+def _load_prompts(source: DataSource) -> Any:
+    from datasets import load_from_disk
+
+    dataset = load_from_disk(str(Path(source.path) / "dataset"))
+    if len(dataset) != source.rows:
+        raise ConfigError("data", f"{source.path}: dataset has {len(dataset)} rows, manifest says {source.rows}")
+    return dataset.select_columns(list(TASK_COLUMNS[source.task]))
+
+
+def train_grpo(config: GRPORunConfig) -> RunResult:
+    """Run GRPO as configured and return what it produced; every check happens before any file is written."""
+    plan = preflight(config)
+    import torch
+
+    use_cuda = _use_cuda()
+    if config.num_threads is not None or not use_cuda:
+        torch.set_num_threads(config.num_threads or 1)
+    bf16 = config.bf16 if config.bf16 is not None else use_cuda
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    run_dir = Path(config.out)
+
+    args = grpo_args(config, bf16, use_cuda, world_size)  # first: under ZeRO-3 it sets up sharded loading
+    dataset = _load_prompts(plan.source)
+    model, tokenizer, init_kwargs = build_model(config, None, bf16)  # type: ignore[arg-type]  # duck-typed
+    args.model_init_kwargs = init_kwargs
+    source = plan.source
+    info = {
+        "template": source.template,
+        "response_format": source.response_format,
+        "response_formats": [source.response_format],
+        "tasks": [source.task],
+        "base_model": config.model,
+        "lora": config.lora.enabled,
+        "method": "grpo",
+        "warm_start": plan.warm_start,
+    }
+    trainer = _trainer_class()(
+        model=model,
+        reward_funcs=task_rewards(source.task),
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(config) if config.lora.enabled else None,  # type: ignore[arg-type]
+        callbacks=[ModelInfoCallback(info), JsonlLogCallback(run_dir / "log.jsonl")],
+    )
+    if trainer.is_world_process_zero():
+        config.to_yaml(run_dir / "config.yaml")
+
+    start = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=str(plan.resume_from) if plan.resume_from else None)
+    wall = time.perf_counter() - start
+    final = _save_final(trainer, config, tokenizer, info)  # type: ignore[arg-type]  # duck-typed: out, lora
+    trainer.save_state()
+
+    state = trainer.state
+    rewards = [r["reward"] for r in state.log_history if r.get("reward") is not None]
+    record = {
+        "format": RUN_FORMAT,
+        "method": "grpo",
+        "config": config.to_dict(),
+        "data": [source.record()],
+        "prompt_family": {k: info[k] for k in ("template", "response_format", "response_formats", "tasks")},
+        "warm_start": plan.warm_start,
+        "model": {"name": config.model, "parameters": sum(p.numel() for p in trainer.model.parameters())},
+        "steps": state.global_step,
+        "max_steps": state.max_steps,
+        "resumed_from": str(plan.resume_from) if plan.resume_from else None,
+        "wall_seconds": round(wall, 3),
+        "seconds_per_step": round(wall / max(1, state.global_step - _step_of(plan.resume_from)), 3),
+        "train_loss": output.training_loss,
+        "final_loss": final_logged_loss(state.log_history),
+        "first_reward": rewards[0] if rewards else None,
+        "final_reward": rewards[-1] if rewards else None,
+        "final_dir": str(final),
+        "checkpoints": [p.name for _, p in checkpoints(run_dir)],
+        "device": "cuda" if use_cuda else "cpu",
+        "world_size": trainer.args.world_size,
+        "bf16": bf16,
+        "torch_threads": torch.get_num_threads(),
+        "versions": _versions(),
+    }
+    if trainer.is_world_process_zero():
+        from sftgen.io import atomic_write_json
+
+        atomic_write_json(run_dir / "run.json", record)
+    return RunResult(run_dir, final, state.global_step, record["final_loss"], wall, record["resumed_from"], record)
+
+
+def _step_of(checkpoint: Path | None) -> int:
+    return int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint is not None else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sftgen.train.grpo`` (for ``accelerate launch -m``): the options of ``sftgen train grpo``."""
+    from sftgen.train.commands import grpo_command
+
+    grpo_command.main(args=sys.argv[1:] if argv is None else argv, prog_name="python -m sftgen.train.grpo")
+
+
+if __name__ == "__main__":
+    main()
