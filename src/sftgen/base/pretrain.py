@@ -107,6 +107,7 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
         epochs=config.epochs,
         warmup_ratio=config.warmup_ratio,
         seed=config.seed,
+        group_by_length=True,
         save_steps=500,
         save_total_limit=1,
         logging_steps=50,

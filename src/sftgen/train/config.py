@@ -152,6 +152,10 @@ class SFTRunConfig:
             "null = bfloat16 when bf16 is on, else float32"
         },
     )
+    group_by_length: bool = field(
+        default=False,
+        metadata={"help": "batch rows of similar length together (less padding: faster with mixed lengths)"},
+    )
     gradient_checkpointing: bool = field(
         default=False, metadata={"help": "recompute activations to save GPU memory (pure slowdown on CPU)"}
     )

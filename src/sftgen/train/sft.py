@@ -157,6 +157,7 @@ def sft_args(config: SFTRunConfig, bf16: bool, use_cuda: bool) -> Any:
         adam_epsilon=config.adam_epsilon,
         max_grad_norm=config.grad_clip,
         per_device_train_batch_size=config.batch_size,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         gradient_accumulation_steps=config.grad_accum,
         num_train_epochs=config.epochs if config.epochs is not None else 1.0,
         max_steps=config.max_steps if config.max_steps is not None else -1,
