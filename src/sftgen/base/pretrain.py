@@ -25,7 +25,7 @@ from sftgen.seeding import content_hash
 from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
 from sftgen.vocabulary import forced_tokens
 
-CURRICULUM_VERSION = "base-curriculum-v1"
+CURRICULUM_VERSION = "base-curriculum-v2"
 BASE_INFO = "sftgen_base.json"
 
 
