@@ -17,7 +17,7 @@ from sftgen.report.aggregate import ordered_items
 from sftgen.report.assets import CSS, JS
 from sftgen.report.differences import DIFFERENCES, float_summary
 from sftgen.report.findings import thresholds
-from sftgen.report.markdown import LEGEND, TASK_TITLES
+from sftgen.report.markdown import CHECKPOINT_HEADER, LEGEND, TASK_TITLES, checkpoint_rows
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
 from sftgen.report.tables import (
     CATEGORY_TITLES,
@@ -27,7 +27,6 @@ from sftgen.report.tables import (
     fmt,
     fmt_delta,
     fmt_interval,
-    fmt_seconds,
     fmt_spread,
     fmt_study,
 )
@@ -227,33 +226,7 @@ def render_html(data: ReportData) -> str:
             for r in header
         ],
     )
-    checkpoints = _table(
-        [
-            "task",
-            "method",
-            "run",
-            "seed",
-            "chosen",
-            "rule",
-            "study's rule (best mean non-fake test)",
-            "agree",
-            "wall time",
-        ],
-        [
-            [
-                r["task"],
-                r["method"],
-                r["source"],
-                str(r["seed"]),
-                r["chosen"] or "–",
-                r["choice_rule"] or "–",
-                r["study_rule_choice"] or "–",
-                "–" if r["same"] is None else ("same" if r["same"] else "differs"),
-                fmt_seconds(r["wall_seconds"]),
-            ]
-            for r in data.checkpoints
-        ],
-    )
+    checkpoints = _table(CHECKPOINT_HEADER, checkpoint_rows(data))
     overview = [f for f in data.figures if f.name.startswith("overview-")]
     curves = [f for f in data.figures if f.name.startswith("curves-")]
     nav = " ".join(

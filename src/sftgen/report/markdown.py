@@ -111,8 +111,22 @@ def base_section(data: ReportData) -> list[str]:
     return ["## Base model", "", *lines] if lines else []
 
 
-def checkpoints_section(data: ReportData) -> list[str]:
-    rows = [
+CHECKPOINT_HEADER = [
+    "task",
+    "method",
+    "run",
+    "seed",
+    "chosen",
+    "rule",
+    "study's rule (best mean non-fake test)",
+    "agree",
+    "wall time",
+]
+
+
+def checkpoint_rows(data: ReportData) -> list[list[str]]:
+    """One row per run: the checkpoint chosen on validation beside the study's rule (both pages use it)."""
+    return [
         [
             r["task"],
             r["method"],
@@ -126,17 +140,10 @@ def checkpoints_section(data: ReportData) -> list[str]:
         ]
         for r in data.checkpoints
     ]
-    header = [
-        "task",
-        "method",
-        "run",
-        "seed",
-        "chosen",
-        "rule",
-        "study's rule (best mean non-fake test)",
-        "agree",
-        "wall time",
-    ]
+
+
+def checkpoints_section(data: ReportData) -> list[str]:
+    header, rows = CHECKPOINT_HEADER, checkpoint_rows(data)
     return ["## Checkpoints", "", *_table(header, rows), ""]
 
 
