@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # tests never reach a hub
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/python -m pytest -m "slow or not slow" "$@"
