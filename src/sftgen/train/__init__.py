@@ -1,10 +1,13 @@
-"""Training: SFT with TRL's ``SFTTrainer`` (full or LoRA), configured by typed dataclasses.
+"""Training: SFT with TRL's ``SFTTrainer`` and GRPO with ``GRPOTrainer`` (full or LoRA), typed dataclass configs.
 
 Names are imported lazily so that ``sftgen.train.config`` (used by the CLI) does not pull in torch:
 
 * ``SFTRunConfig``, ``LoraSettings``, ``ConfigError``: every setting, validated (``sftgen.train.config``)
 * ``train(config) -> RunResult``, ``preflight``: run SFT (``sftgen.train.sft``)
 * ``read_model_info``, ``last_checkpoint``: what a saved model was trained on, where to resume
+* ``ProximitySettings``: proximity-controlled SFT (CE + alpha * KL or L2 to the start; ``sftgen.train.proximity``)
+* ``GRPORunConfig``, ``train_grpo(config) -> RunResult``: GRPO on ``sftgen generate rl`` prompts (``sftgen.train.grpo``)
+* ``task_rewards``, ``sokoban_reward``, ``points_reward``: the verifiers as TRL rewards (``sftgen.train.rewards``)
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     "SFTRunConfig": "config",
     "LoraSettings": "config",
+    "ProximitySettings": "config",
+    "GRPORunConfig": "grpo_config",
+    "train_grpo": "grpo",
+    "task_rewards": "rewards",
+    "sokoban_reward": "rewards",
+    "points_reward": "rewards",
     "ConfigError": "typed",
     "train": "sft",
     "preflight": "sft",

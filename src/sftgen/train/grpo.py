@@ -254,6 +254,8 @@ def train_grpo(config: GRPORunConfig) -> RunResult:
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(plan.resume_from) if plan.resume_from else None)
     wall = time.perf_counter() - start
+    sizes = [(getattr(p, "ds_numel", p.numel()), p.requires_grad) for p in trainer.model.parameters()]
+    n_params, trainable = sum(n for n, _ in sizes), sum(n for n, grad in sizes if grad)
     final = _save_final(trainer, config, tokenizer, info)  # type: ignore[arg-type]  # duck-typed: out, lora
     trainer.save_state()
 
@@ -266,7 +268,7 @@ def train_grpo(config: GRPORunConfig) -> RunResult:
         "data": [source.record()],
         "prompt_family": {k: info[k] for k in ("template", "response_format", "response_formats", "tasks")},
         "warm_start": plan.warm_start,
-        "model": {"name": config.model, "parameters": sum(p.numel() for p in trainer.model.parameters())},
+        "model": {"name": config.model, "parameters": n_params, "trainable_parameters": trainable},
         "steps": state.global_step,
         "max_steps": state.max_steps,
         "resumed_from": str(plan.resume_from) if plan.resume_from else None,

@@ -56,6 +56,19 @@ def labelled_logits(model: torch.nn.Module, inputs: dict[str, Any], mask: torch.
     return head(labelled_hidden(model, inputs, mask)).float()
 
 
+def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A frozen deep copy that runs its own weights.
+
+    The Trainer patches ``model.forward`` on the instance (a wrapper around the *original* bound method);
+    ``deepcopy`` keeps that wrapper, so the copy's ``forward`` would silently run the live policy. Dropping
+    the instance-level ``forward`` restores the class method bound to the copy.
+    """
+    reference = copy.deepcopy(model)
+    for module in reference.modules():
+        module.__dict__.pop("forward", None)
+    return reference.eval().requires_grad_(False)
+
+
 class Proximity:
     """The anchor of one run: a frozen reference model (KL) or the starting trainable weights (L2)."""
 
@@ -64,7 +77,7 @@ class Proximity:
         self.reference: torch.nn.Module | None = None
         self.start: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
         if self.kind == "kl":
-            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
+            self.reference = frozen_copy(model)
         elif self.kind == "l2":
             self.start = [(p, p.detach().clone()) for p in model.parameters() if p.requires_grad]
         elif self.kind != "none":
