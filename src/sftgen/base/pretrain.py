@@ -34,11 +34,9 @@ class BaseConfig:
     """Everything that determines a base model; its hash names the cached folder."""
 
     preset: str = "tiny"
-    rows: int = 48_000
+    rows: int = 40_000
     seed: int = 0
-    mix: dict[str, float] = field(
-        default_factory=lambda: {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
-    )
+    mix: dict[str, float] = field(default_factory=lambda: {"lookup": 0.6, "navigate": 0.2, "values": 0.1, "copy": 0.1})
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3
     scheduler: str = "constant"  # the look-up circuit forms in a late phase transition: keep the rate up
