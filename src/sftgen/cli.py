@@ -91,6 +91,7 @@ def show_command(split: str, index: int, template: str) -> None:
 @click.option("--template", default="study", show_default=True, type=click.Choice(["study", "compact"]))
 @click.option("--paraphrases", is_flag=True, help="Sample each row's wording from the training paraphrases.")
 @click.option("--diverse-rl", is_flag=True, help="RL prompts with random action words / face-card maps.")
+@click.option("--think", "rl_think", is_flag=True, help="RL prompts asking for <think> ... </think> first.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def generate_command(
     kind: str,
@@ -101,12 +102,13 @@ def generate_command(
     template: str,
     paraphrases: bool,
     diverse_rl: bool,
+    rl_think: bool,
     overwrite: bool,
 ) -> None:
     """Build an SFT or RL dataset (byte-identical for the same arguments)."""
     from sftgen.data.build import BuildConfig, build_dataset
 
-    config = BuildConfig(kind, task, n, seed, template, paraphrases, diverse_rl)
+    config = BuildConfig(kind, task, n, seed, template, paraphrases, diverse_rl, rl_think)
     try:
         config.validate()
         manifest = build_dataset(config, out, overwrite=overwrite)
@@ -299,6 +301,51 @@ def report_command(run_dirs: tuple[Path, ...], out: Path | None, episodes: int) 
     for finding in report.findings:
         click.echo(f"{finding.status:>7}  {finding.number}. {finding.title} [{finding.source}]")
     console.print(f"[green]wrote[/] {report.markdown}, {report.html} and {len(report.figures)} figures")
+
+
+@main.command("cot")
+@click.option("--teacher", required=True, help="Teacher: a model folder, preset, hub name or http(s):// server URL.")
+@click.option("--task", required=True, type=click.Choice(["sokoban", "points"]))
+@click.option("--n", "n", required=True, type=int, help="Levels (Sokoban: every state is a prompt) or hands.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--samples", default=16, show_default=True, type=click.IntRange(min=1), help="Samples per prompt.")
+@click.option("--temperature", default=1.0, show_default=True, type=float)
+@click.option("--max-new-tokens", default=1024, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1), help="HF batch / requests.")
+@click.option("--diverse", is_flag=True, help="Prompts with random action words / face-card maps.")
+@click.option("--template", default="study", show_default=True, type=click.Choice(["study", "compact"]))
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def cot_command(
+    teacher: str,
+    task: str,
+    n: int,
+    seed: int,
+    out: Path,
+    samples: int,
+    temperature: float,
+    max_new_tokens: int,
+    batch_size: int,
+    diverse: bool,
+    template: str,
+    overwrite: bool,
+) -> None:
+    """Teacher CoT data: sample the teacher, keep each prompt's first answer the verifier gives full marks."""
+    from sftgen.data.teacher import teacher_cot
+    from sftgen.models.sampling import BackendError
+
+    try:
+        manifest = teacher_cot(
+            teacher, task, n, seed, out, samples, temperature, max_new_tokens, diverse, template, batch_size, overwrite
+        )
+    except (ValueError, FileExistsError, BackendError) as err:
+        _fail(str(err))
+    console.print(
+        f"[green]wrote[/] {out}: kept {manifest['kept']}/{manifest['prompts']} prompts "
+        f"(acceptance {manifest['acceptance_rate']:.1%}, sample pass rate {manifest['sample_pass_rate']:.1%})"
+    )
+    if not manifest["kept"]:
+        console.print("[yellow]no prompt passed: the dataset is empty and `sftgen train sft` will refuse it[/]")
 
 
 @main.command("pretrain-base")

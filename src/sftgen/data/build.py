@@ -38,6 +38,7 @@ class BuildConfig:
     template: str = "study"
     paraphrases: bool = False  # sample each row's wording from the training paraphrase pool
     diverse_rl: bool = False  # RL prompts with random action words / face maps
+    rl_think: bool = False  # RL prompts asking for <think> ... </think> first (GRPO warm-started from CoT)
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -54,9 +55,8 @@ class BuildConfig:
     def row_spec(self) -> RowSpec:
         pool = paraphrase_pool(self.task, held_out=False) if self.paraphrases else (0,)
         diverse = self.kind in ("diverse", "diverse-cot") or (self.kind == "rl" and self.diverse_rl)
-        return RowSpec(
-            diverse=diverse, cot=self.kind in ("cot", "diverse-cot"), template=self.template, paraphrases=pool
-        )
+        cot = self.kind in ("cot", "diverse-cot") or (self.kind == "rl" and self.rl_think)
+        return RowSpec(diverse=diverse, cot=cot, template=self.template, paraphrases=pool)
 
 
 def iter_rows(config: BuildConfig, exclude: frozenset[str]) -> Iterator[dict]:

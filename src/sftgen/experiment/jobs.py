@@ -36,6 +36,7 @@ class Job:
     batch_size: int
     template: str
     response_format: str
+    grpo: dict[str, Any] | None = None  # a GRPORunConfig as a dict; then ``sft`` is its CoT warm start
     launcher: str = ""  # e.g. "accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml"
     backend: str = "hf"  # hf or vllm, for evaluation
 
@@ -73,12 +74,11 @@ def choose_checkpoints(curves: dict[str, Any], validation_split: str) -> tuple[s
     return by_validation["checkpoint"], by_study["checkpoint"]
 
 
-def launch_training(job: Job, config: Any) -> None:
-    """Multi-GPU: the recipe's launcher (accelerate + DeepSpeed/FSDP) runs the same SFT entry point."""
-    path = Path(job.train_dir) / "sft.yaml"
+def launch_training(launcher: str, config: Any, module: str) -> None:
+    """Multi-GPU: the recipe's launcher (accelerate + DeepSpeed/FSDP) runs the same training entry point."""
+    path = Path(config.out) / "launch.yaml"
     config.to_yaml(path)
-    command = [*shlex.split(job.launcher), "-m", "sftgen.train.sft_main", "--config", str(path)]
-    subprocess.run(command, check=True)
+    subprocess.run([*shlex.split(launcher), "-m", module, "--config", str(path)], check=True)
 
 
 def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
@@ -102,10 +102,15 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     if not (train_dir / "run.json").is_file():
         config = SFTRunConfig.from_dict(job.sft)
         config.validate()
-        if job.launcher:
-            launch_training(job, config)
-        else:
-            train(config)
+        if not (Path(config.out) / "run.json").is_file():  # for GRPO: the warm start
+            launch_training(job.launcher, config, "sftgen.train.sft_main") if job.launcher else train(config)
+        if job.grpo is not None:
+            from sftgen.train.grpo import train_grpo
+            from sftgen.train.grpo_config import GRPORunConfig
+
+            rl = GRPORunConfig.from_dict(job.grpo)
+            rl.validate()
+            launch_training(job.launcher, rl, "sftgen.train.grpo") if job.launcher else train_grpo(rl)
     sampling = Sampling(**job.sampling)
     style = {"template": job.template, "response_format": job.response_format, "batch_size": job.batch_size}
     curve_splits = list(dict.fromkeys([job.validation_split, *job.curve_splits]))

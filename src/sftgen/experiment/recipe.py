@@ -18,7 +18,21 @@ from sftgen.train.config import SFTRunConfig
 from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping
 
 SFT_METHODS = ("answer-only", "diverse", "cot", "diverse-cot")
-METHODS = SFT_METHODS
+METHODS = (*SFT_METHODS, "proximity-kl", "proximity-l2", "grpo")
+# The training data each method reads; GRPO also reads CoT data for its short SFT warm start (study).
+DATA_KIND = {
+    **{m: m for m in SFT_METHODS},
+    "proximity-kl": "answer-only",
+    "proximity-l2": "answer-only",
+    "grpo": "rl",
+}
+THINK_METHODS = ("cot", "diverse-cot", "grpo")
+
+
+def response_format(method: str) -> str:
+    return "think" if method in THINK_METHODS else "answer"
+
+
 TASKS = ("sokoban", "points")
 
 
@@ -72,6 +86,9 @@ class Recipe:
     train: dict[str, Any] = field(default_factory=dict)
     method_train: list[MethodSettings] = field(default_factory=list)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    proximity_alpha: float = 0.1  # α of the proximity-kl / proximity-l2 methods
+    grpo: dict[str, Any] = field(default_factory=dict)  # GRPORunConfig settings of the grpo method
+    grpo_warm_steps: int = 10  # CoT-SFT steps before GRPO (the study's warm start)
     parallel: int = 2
     launcher: str = ""  # multi-GPU training, e.g. "accelerate launch --config_file configs/accelerate/..."
     description: str = ""
@@ -110,6 +127,17 @@ class Recipe:
                 resolve_splits([name])
             except KeyError as err:
                 raise ConfigError("eval.splits", str(err.args[0])) from err
+        if self.proximity_alpha <= 0:
+            raise ConfigError("proximity_alpha", f"must be > 0, got {self.proximity_alpha}")
+        if self.grpo_warm_steps < 1:
+            raise ConfigError("grpo_warm_steps", f"must be ≥ 1, got {self.grpo_warm_steps}")
+        if "grpo" in self.methods:
+            try:
+                self.grpo_config(seed=self.seeds[0], model="WARM", data="DATA", out="OUT").validate()
+            except ConfigError as err:
+                raise ConfigError(
+                    err.field if err.field.startswith("grpo.") else f"grpo.{err.field}", str(err).split(": ", 1)[-1]
+                ) from err
         for method in self.methods:  # every run's SFT settings, type-checked now
             config = self.sft_config(method, seed=self.seeds[0], data="DATA", out="OUT")
             try:
@@ -124,13 +152,30 @@ class Recipe:
                 merged.update(settings.train)
         return merged
 
+    def data_kinds(self) -> list[str]:
+        kinds = [DATA_KIND[m] for m in self.methods] + (["cot"] if "grpo" in self.methods else [])
+        return list(dict.fromkeys(kinds))
+
     def sft_config(self, method: str, seed: int, data: str, out: str, model: str | None = None) -> SFTRunConfig:
         base = {"model": model or self.model, "data": [data], "out": out, "template": self.template, "seed": seed}
         overrides = {**self.train, **self.method_overrides(method)}
+        if method.startswith("proximity-"):
+            overrides["proximity"] = {"kind": method.removeprefix("proximity-"), "alpha": self.proximity_alpha}
+        if method == "grpo":  # the warm start: a short CoT SFT run
+            overrides.update(max_steps=self.grpo_warm_steps, save_steps=self.grpo_warm_steps, epochs=None)
         try:
             return SFTRunConfig.from_dict({**base, **overrides})
         except ConfigError as err:
             raise _in_train(err) from err
+
+    def grpo_config(self, seed: int, model: str, data: str, out: str) -> Any:
+        from sftgen.train.grpo_config import GRPORunConfig
+
+        base = {"model": model, "data": data, "out": out, "template": self.template, "seed": seed}
+        try:
+            return GRPORunConfig.from_dict({**base, **self.grpo})
+        except ConfigError as err:
+            raise ConfigError(f"grpo.{err.field}", str(err).split(": ", 1)[-1]) from err
 
     def splits_for(self, task: str, names: list[str], n: int | None) -> list[str]:
         """The split names of ``names`` (groups expanded) that belong to ``task``."""

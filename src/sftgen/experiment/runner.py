@@ -27,7 +27,7 @@ import yaml
 
 from sftgen.data.build import BuildConfig, build_dataset
 from sftgen.experiment.jobs import Job, limit_threads, run_job
-from sftgen.experiment.recipe import Recipe
+from sftgen.experiment.recipe import DATA_KIND, Recipe, response_format
 from sftgen.io import atomic_write_json, atomic_write_text, read_json
 
 Log = Callable[[str], None]
@@ -45,17 +45,20 @@ def _check_recipe_file(out: Path, recipe: Recipe, resume: bool) -> None:
 
 
 def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Path]:
+    """Every dataset the recipe's methods read, by (task, data kind)."""
     folders = {}
     for task in recipe.tasks:
-        for method in recipe.methods:
-            folder = out / "data" / task.task / method
-            config = BuildConfig(method, task.task, task.n, task.data_seed, recipe.template, task.paraphrases)
+        for kind in recipe.data_kinds():
+            folder = out / "data" / task.task / kind
+            config = BuildConfig(
+                kind, task.task, task.n, task.data_seed, recipe.template, task.paraphrases, rl_think=kind == "rl"
+            )
             if not (folder / "manifest.json").is_file() or read_json(folder / "manifest.json")["config"] != asdict(
                 config
             ):
-                log(f"data {task.task}/{method}: building {task.n} instances")
+                log(f"data {task.task}/{kind}: building {task.n} instances")
                 build_dataset(config, folder, overwrite=True, progress=False)
-            folders[(task.task, method)] = folder
+            folders[(task.task, kind)] = folder
     return folders
 
 
@@ -76,7 +79,18 @@ def plan_jobs(recipe: Recipe, out: Path, data: dict[tuple[str, str], Path], mode
         for method in recipe.methods:
             for seed in recipe.seeds:
                 train_dir = out / "train" / task.task / method / f"seed{seed}"
-                sft = recipe.sft_config(method, seed, str(data[(task.task, method)]), str(train_dir), model=model)
+                grpo = None
+                if method == "grpo":
+                    warm_dir = train_dir.with_name(f"seed{seed}-warm")
+                    sft = recipe.sft_config(method, seed, str(data[(task.task, "cot")]), str(warm_dir), model=model)
+                    grpo = recipe.grpo_config(
+                        seed, str(warm_dir / "final"), str(data[(task.task, "rl")]), str(train_dir)
+                    )
+                    grpo = grpo.to_dict()
+                else:
+                    sft = recipe.sft_config(
+                        method, seed, str(data[(task.task, DATA_KIND[method])]), str(train_dir), model=model
+                    )
                 jobs.append(
                     Job(
                         task=task.task,
@@ -93,7 +107,8 @@ def plan_jobs(recipe: Recipe, out: Path, data: dict[tuple[str, str], Path], mode
                         sampling=_sampling(recipe),
                         batch_size=recipe.eval.batch_size,
                         template=recipe.template,
-                        response_format="think" if "cot" in method else "answer",
+                        response_format=response_format(method),
+                        grpo=grpo,
                         launcher=recipe.launcher,
                         backend=recipe.eval.backend,
                     )

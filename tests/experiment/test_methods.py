@@ -1,0 +1,64 @@
+"""Every training method runs through `sftgen reproduce`: proximity-controlled SFT and GRPO with its warm start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sftgen.experiment import runner
+from sftgen.experiment.recipe import load_recipe
+
+RECIPE = {
+    "name": "methods",
+    "model": "tiny",
+    "template": "compact",
+    "tasks": [{"task": "sokoban", "n": 4}],
+    "methods": ["proximity-kl", "proximity-l2", "grpo"],
+    "train": {"lr": 2.0e-3, "batch_size": 8, "max_steps": 4, "save_steps": 2, "warmup_ratio": 0.0, "progress": False},
+    "grpo": {
+        "num_generations": 4,
+        "prompts_per_step": 2,
+        "micro_batch_size": 8,
+        "max_steps": 2,
+        "save_steps": 1,
+        "max_completion_length": 16,
+        "lr": 1.0e-4,
+        "progress": False,
+    },
+    "grpo_warm_steps": 3,
+    "eval": {"splits": ["sokoban/id", "sokoban/numerical"], "n": 2, "curve_n": 2, "greedy": True, "max_new_tokens": 32},
+}
+
+
+@pytest.mark.slow
+def test_proximity_and_grpo_methods_run_end_to_end(tmp_path: Path) -> None:
+    path = tmp_path / "methods.yaml"
+    path.write_text(yaml.safe_dump(RECIPE))
+    results = runner.reproduce(load_recipe(str(path)), tmp_path / "run", report=False, log=lambda _: None)
+    runs = {r["method"]: r for r in results["runs"]}
+    assert set(runs) == {"proximity-kl", "proximity-l2", "grpo"}
+    for method in ("proximity-kl", "proximity-l2"):
+        log = Path(runs[method]["train_log"]).read_text(encoding="utf-8")
+        assert f"proximity/{method.removeprefix('proximity-')}" in log
+    grpo_dir = Path(runs["grpo"]["train_dir"])
+    warm = json.loads((grpo_dir.with_name("seed0-warm") / "run.json").read_text(encoding="utf-8"))
+    assert warm["steps"] == 3
+    info = json.loads((grpo_dir / "final" / "sftgen_model.json").read_text(encoding="utf-8"))
+    assert info["response_format"] == "think"
+    assert any("reward" in json.loads(line) for line in (grpo_dir / "log.jsonl").read_text().splitlines())
+    assert runs["grpo"]["metrics"]["sokoban/id"]["n"] == 2
+
+
+def test_method_settings_are_checked_before_work(tmp_path: Path) -> None:
+    from sftgen.train.typed import ConfigError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**RECIPE, "grpo": {"num_generations": 0}}))
+    with pytest.raises(ConfigError, match=r"grpo\.num_generations"):
+        load_recipe(str(path))
+    path.write_text(yaml.safe_dump({**RECIPE, "proximity_alpha": 0}))
+    with pytest.raises(ConfigError, match="proximity_alpha"):
+        load_recipe(str(path))
