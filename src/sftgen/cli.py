@@ -372,8 +372,13 @@ def pretrain_base_command(preset: str, out: Path | None, rows: int | None, seed:
 
 
 @main.command("reproduce")
-@click.option("--recipe", "recipe_name", default="quick", show_default=True,
-              help="A shipped recipe (quick, tiny, smoke, pretrained-cpu, qwen2.5-7b, llama-3.1-8b) or a YAML file.")
+@click.option(
+    "--recipe",
+    "recipe_name",
+    default="quick",
+    show_default=True,
+    help="A shipped recipe (quick, tiny, smoke, pretrained-cpu, qwen2.5-7b, llama-3.1-8b) or a YAML file.",
+)
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Run folder (default runs/RECIPE).")
 @click.option("--resume", is_flag=True, help="Continue a run in --out, skipping finished work.")
 @click.option("--no-report", is_flag=True, help="Skip writing report.md/report.html.")

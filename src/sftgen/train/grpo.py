@@ -98,7 +98,7 @@ def read_rl_source(folder: str) -> DataSource:
         kind=kind,
         task=task,
         template=config.get("template", "study"),
-        response_format=response_format_of(kind),
+        response_format="think" if config.get("rl_think") else response_format_of(kind),
         rows=int(manifest["rows"]),
         data_sha256=manifest.get("sha256", ""),
         manifest_sha256=hashlib.sha256(manifest_path.read_bytes()).hexdigest(),
