@@ -204,7 +204,7 @@ def recipes_dir() -> Path:
 def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> Recipe:
     """A shipped recipe by name (``quick``, ``tiny``, ...) or a YAML file; validated."""
     path = Path(name_or_path)
-    if not path.suffix:
+    if not path.is_file():
         path = recipes_dir() / f"{name_or_path}.yaml"
         if not path.is_file():
             shipped = sorted(p.stem for p in recipes_dir().glob("*.yaml"))
