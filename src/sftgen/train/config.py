@@ -10,19 +10,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import yaml
-
-from sftgen.train.typed import (
-    ConfigError,
-    from_mapping,
-    load_yaml_mapping,
-    merge_override,
-    parse_override,
-    to_mapping,
-)
+from sftgen.train.typed import ConfigError, TypedConfig
 
 TINY_MODELS = ("tiny", "small")  # presets built from scratch with sftgen's own tokenizer (sftgen.models.tiny)
 SCHEDULERS = ("cosine", "linear", "constant")
@@ -83,7 +72,7 @@ class ProximitySettings:
 
 
 @dataclass
-class SFTRunConfig:
+class SFTRunConfig(TypedConfig):
     """One SFT run: model, data, optimisation, checkpoints, logging. ``validate()`` names the bad field."""
 
     model: str = field(
@@ -184,43 +173,6 @@ class SFTRunConfig:
         default_factory=ProximitySettings,
         metadata={"help": "proximity-controlled SFT: kind none / kl / l2 with weight alpha"},
     )
-
-    # --- construction ---------------------------------------------------------------------------
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SFTRunConfig:
-        """Typed construction; unknown keys and wrong types raise ``ConfigError`` naming the field."""
-        return from_mapping(cls, data)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SFTRunConfig:
-        """Load a YAML recipe, apply ``key=value`` overrides (``lr=1e-4``, ``lora.r=8``), validate."""
-        data = load_yaml_mapping(path)
-        for text in overrides:
-            merge_override(data, *parse_override(text))
-        config = cls.from_dict(data)
-        config.validate()
-        return config
-
-    def with_overrides(self, overrides: dict[str, Any] | list[str]) -> SFTRunConfig:
-        """A new config with ``{"lr": 1e-4, "lora.r": 8}`` or ``["lr=1e-4"]`` applied, type-checked."""
-        data = self.to_dict()
-        items = [parse_override(t) for t in overrides] if isinstance(overrides, list) else overrides.items()
-        for key, value in items:
-            merge_override(data, key.split(".") if isinstance(key, str) else key, value)
-        return SFTRunConfig.from_dict(data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_mapping(self)
-
-    def to_yaml(self, path: str | Path | None = None) -> str:
-        """YAML text of every setting (written to ``path`` when given); ``from_yaml`` reads it back."""
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
-        if path is not None:
-            from sftgen.io import atomic_write_text
-
-            atomic_write_text(path, text)
-        return text
 
     # --- validation -----------------------------------------------------------------------------
 

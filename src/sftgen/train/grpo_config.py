@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from sftgen.train.config import DTYPES, PROMPT_TEMPLATES, REPORTERS, RESUME_MODES, SCHEDULERS, TINY_MODELS, LoraSettings
-from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping, merge_override, parse_override, to_mapping
+from sftgen.train.typed import ConfigError, TypedConfig
 
 LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
@@ -25,7 +21,7 @@ VLLM_MODES = ("colocate", "server")
 
 
 @dataclass
-class GRPORunConfig:
+class GRPORunConfig(TypedConfig):
     """One GRPO run on an ``sftgen generate rl`` prompt set; rewards are the task's verifier."""
 
     model: str = field(
@@ -85,32 +81,6 @@ class GRPORunConfig:
         default=0.3, metadata={"help": "colocate: share of GPU memory vLLM may take"}
     )
     lora: LoraSettings = field(default_factory=LoraSettings, metadata={"help": "LoRA settings (off: full weights)"})
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GRPORunConfig:
-        """Typed construction; unknown keys and wrong types raise ``ConfigError`` naming the field."""
-        return from_mapping(cls, data)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> GRPORunConfig:
-        """Load a YAML recipe, apply ``key=value`` overrides, validate."""
-        data = load_yaml_mapping(path)
-        for text in overrides:
-            merge_override(data, *parse_override(text))
-        config = cls.from_dict(data)
-        config.validate()
-        return config
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_mapping(self)
-
-    def to_yaml(self, path: str | Path | None = None) -> str:
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
-        if path is not None:
-            from sftgen.io import atomic_write_text
-
-            atomic_write_text(path, text)
-        return text
 
     @property
     def is_tiny(self) -> bool:

@@ -167,6 +167,51 @@ def merge_override(data: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
+class TypedConfig:
+    """Construction and serialisation shared by the run-config dataclasses (SFT, GRPO).
+
+    Subclasses are dataclasses with a ``validate()`` method; everything here goes through the typed loader.
+    """
+
+    def validate(self) -> None:  # pragma: no cover - every subclass defines its own checks
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+        """Typed construction; unknown keys and wrong types raise ``ConfigError`` naming the field."""
+        return from_mapping(cls, data)
+
+    @classmethod
+    def from_yaml(cls: type[T], path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> T:
+        """Load a YAML file, apply ``key=value`` overrides (``lr=1e-4``, ``lora.r=8``), validate."""
+        data = load_yaml_mapping(path)
+        for text in overrides:
+            merge_override(data, *parse_override(text))
+        config = from_mapping(cls, data)
+        config.validate()  # type: ignore[attr-defined]
+        return config
+
+    def with_overrides(self: T, overrides: dict[str, Any] | list[str]) -> T:
+        """A new config with ``{"lr": 1e-4, "lora.r": 8}`` or ``["lr=1e-4"]`` applied, type-checked."""
+        data = to_mapping(self)
+        items = [parse_override(t) for t in overrides] if isinstance(overrides, list) else overrides.items()
+        for key, value in items:
+            merge_override(data, key.split(".") if isinstance(key, str) else key, value)
+        return from_mapping(type(self), data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """YAML text of every setting (written to ``path`` when given); ``from_yaml`` reads it back."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            from sftgen.io import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text
+
+
 def field_help(cls: type) -> dict[str, str]:
     """``{name: help}`` from each field's ``metadata["help"]`` (for docs and ``--help`` output)."""
     return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
