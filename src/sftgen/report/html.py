@@ -17,7 +17,14 @@ from sftgen.report.aggregate import ordered_items
 from sftgen.report.assets import CSS, JS
 from sftgen.report.differences import DIFFERENCES, float_summary
 from sftgen.report.findings import thresholds
-from sftgen.report.markdown import CHECKPOINT_HEADER, LEGEND, TASK_TITLES, checkpoint_rows
+from sftgen.report.markdown import (
+    CHECKPOINT_HEADER,
+    LEGEND,
+    TASK_TITLES,
+    VALIDITY_HEADER,
+    checkpoint_rows,
+    validity_rows,
+)
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
 from sftgen.report.tables import (
     CATEGORY_TITLES,
@@ -165,18 +172,8 @@ def _differences(data: ReportData) -> str:
     items = "".join(f"<li><b>{escape(t)}.</b> {_code(x)}</li>" for t, x in DIFFERENCES)
     html = f'<h2 id="differences">Differences from the study</h2><ul>{items}</ul>'
     if data.validity:
-        rows = [
-            [
-                r["run"],
-                r["split"],
-                fmt(r["validity"]),
-                fmt(r["validity_study"]) if r["validity_study"] is not None else "none left",
-                f"{r['zero_valid_episodes']} / {r['episodes']}",
-            ]
-            for r in data.validity
-        ]
         html += "<h3>Validity: ours (every episode) vs the study's way (episodes with a valid turn only)</h3>"
-        html += _table(["run", "split", "validity", "validity_study", "episodes with no valid turn"], rows)
+        html += _table(VALIDITY_HEADER, validity_rows(data))
     if data.float_rejections:
         html += "<h3>General Points: exact successes the study's float check would reject</h3>"
         html += f"<p>{_code(float_summary(data.float_rejections))}</p>"

@@ -147,23 +147,30 @@ def checkpoints_section(data: ReportData) -> list[str]:
     return ["## Checkpoints", "", *_table(header, rows), ""]
 
 
+VALIDITY_HEADER = ["run", "split", "validity", "validity_study", "episodes with no valid turn"]
+
+
+def validity_rows(data: ReportData) -> list[list[str]]:
+    """Our validity (every episode) beside the study's rule (episodes with a valid turn only)."""
+    return [
+        [
+            r["run"],
+            r["split"],
+            fmt(r["validity"]),
+            fmt(r["validity_study"]) if r["validity_study"] is not None else "none left",
+            f"{r['zero_valid_episodes']} / {r['episodes']}",
+        ]
+        for r in data.validity
+    ]
+
+
 def differences_section(data: ReportData) -> list[str]:
     lines = ["## Differences from the study", ""]
     lines += [f"- **{title}.** {text}" for title, text in DIFFERENCES]
     lines.append("")
     if data.validity:
         lines += ["### Validity: ours (every episode) vs the study's way (episodes with a valid turn only)", ""]
-        rows = [
-            [
-                r["run"],
-                r["split"],
-                fmt(r["validity"]),
-                fmt(r["validity_study"]) if r["validity_study"] is not None else "none left",
-                f"{r['zero_valid_episodes']} / {r['episodes']}",
-            ]
-            for r in data.validity
-        ]
-        lines += [*_table(["run", "split", "validity", "validity_study", "episodes with no valid turn"], rows), ""]
+        lines += [*_table(VALIDITY_HEADER, validity_rows(data)), ""]
     if data.float_rejections:
         lines += ["### General Points: exact successes the study's float check would reject", ""]
         lines += [float_summary(data.float_rejections), ""]
