@@ -85,6 +85,7 @@ def test_build_writes_jsonl_dataset_and_manifest(built, task: str, kind: str) ->
         "template": "study",
         "paraphrases": False,
         "diverse_rl": False,
+        "rl_think": False,
     }
     assert manifest["disjoint_from_evaluation"] is True
     assert manifest["distinct_instances"] == len({r["instance_key"] for r in rows})
@@ -445,3 +446,13 @@ def test_study_sized_training_sets_are_disjoint_and_well_formed(tmp_path: Path) 
         assert parse_action(row["completion"][0]["content"], vocab).action == row["action"]
     for row in _rows(tmp_path / "p"):
         assert verify(row["completion"][0]["content"], row["card_values"]).success
+
+
+def test_rl_prompts_can_ask_for_a_think_block() -> None:
+    """GRPO warm-started from CoT needs RL prompts in the think format; the default stays answer-only."""
+    think = list(iter_rows(BuildConfig("rl", "sokoban", 2, SEED, rl_think=True), frozenset()))
+    plain = list(iter_rows(BuildConfig("rl", "sokoban", 2, SEED), frozenset()))
+    assert all("<think> [Your thoughts] </think>" in r["prompt"][0]["content"] for r in think)
+    assert not any("<think>" in r["prompt"][0]["content"] for r in plain)
+    points = list(iter_rows(BuildConfig("rl", "points", 3, SEED, rl_think=True), frozenset()))
+    assert all("<think> </think>" in r["prompt"][0]["content"] for r in points)
