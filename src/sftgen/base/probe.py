@@ -29,7 +29,7 @@ def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 1)
             chats.append([{"role": "user", "content": prompt}])
             expected.append([vocab.word_for(a) for a in asked])
             names.append(vocab.name)
-    texts = backend.generate(chats, Sampling(greedy=True, max_new_tokens=8 * queries))
+    texts = backend.generate(chats, Sampling(greedy=True, max_new_tokens=24 * queries))
     scores: dict[str, list[float]] = {}
     for name, text, want in zip(names, texts, expected, strict=True):
         got = [normalize_word(m) for m in _ANSWER.findall(text)]
