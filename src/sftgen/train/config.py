@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from sftgen.train.typed import ConfigError, TypedConfig
 
@@ -20,6 +21,27 @@ RESUME_MODES = ("auto", "always", "never")
 DTYPES = ("float32", "bfloat16")
 PROMPT_TEMPLATES = ("study", "compact")  # sftgen.prompts.TEMPLATES, repeated to keep this module import-light
 PROXIMITY_KINDS = ("none", "kl", "l2")
+
+
+def validate_optimizer(config: Any) -> None:
+    """AdamW, schedule and seed checks shared by every run config (SFT and GRPO)."""
+    if not math.isfinite(config.lr) or config.lr <= 0:
+        raise ConfigError("lr", f"must be a finite number > 0, got {config.lr}")
+    if config.scheduler not in SCHEDULERS:
+        raise ConfigError("scheduler", f"must be one of {SCHEDULERS}, got {config.scheduler!r}")
+    if not 0 <= config.warmup_ratio < 1:
+        raise ConfigError("warmup_ratio", f"must be in [0, 1), got {config.warmup_ratio}")
+    if not math.isfinite(config.weight_decay) or config.weight_decay < 0:
+        raise ConfigError("weight_decay", f"must be >= 0, got {config.weight_decay}")
+    for name in ("adam_beta1", "adam_beta2"):
+        if not 0 <= getattr(config, name) < 1:
+            raise ConfigError(name, f"must be in [0, 1), got {getattr(config, name)}")
+    if not math.isfinite(config.adam_epsilon) or config.adam_epsilon <= 0:
+        raise ConfigError("adam_epsilon", f"must be > 0, got {config.adam_epsilon}")
+    if not math.isfinite(config.grad_clip) or config.grad_clip < 0:
+        raise ConfigError("grad_clip", f"must be >= 0 (0 = off), got {config.grad_clip}")
+    if config.seed < 0:
+        raise ConfigError("seed", f"must be >= 0, got {config.seed}")
 
 
 @dataclass
@@ -211,29 +233,13 @@ class SFTRunConfig(TypedConfig):
         self.proximity.validate()
 
     def _validate_optimisation(self) -> None:
-        if not math.isfinite(self.lr) or self.lr <= 0:
-            raise ConfigError("lr", f"must be a finite number > 0, got {self.lr}")
-        if self.scheduler not in SCHEDULERS:
-            raise ConfigError("scheduler", f"must be one of {SCHEDULERS}, got {self.scheduler!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
-        if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
-            raise ConfigError("weight_decay", f"must be >= 0, got {self.weight_decay}")
-        for name in ("adam_beta1", "adam_beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(name, f"must be in [0, 1), got {getattr(self, name)}")
-        if not math.isfinite(self.adam_epsilon) or self.adam_epsilon <= 0:
-            raise ConfigError("adam_epsilon", f"must be > 0, got {self.adam_epsilon}")
-        if not math.isfinite(self.grad_clip) or self.grad_clip < 0:
-            raise ConfigError("grad_clip", f"must be >= 0 (0 = off), got {self.grad_clip}")
+        validate_optimizer(self)
         if self.batch_size < 1:
             raise ConfigError("batch_size", f"must be >= 1, got {self.batch_size}")
         if self.grad_accum < 1:
             raise ConfigError("grad_accum", f"must be >= 1, got {self.grad_accum}")
         if self.max_length < 8:
             raise ConfigError("max_length", f"must be >= 8 tokens, got {self.max_length}")
-        if self.seed < 0:
-            raise ConfigError("seed", f"must be >= 0, got {self.seed}")
 
     def _validate_schedule(self) -> None:
         if self.epochs is None and self.max_steps is None:

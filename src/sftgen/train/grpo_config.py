@@ -12,7 +12,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sftgen.train.config import DTYPES, PROMPT_TEMPLATES, REPORTERS, RESUME_MODES, SCHEDULERS, TINY_MODELS, LoraSettings
+from sftgen.train.config import (
+    DTYPES,
+    PROMPT_TEMPLATES,
+    REPORTERS,
+    RESUME_MODES,
+    TINY_MODELS,
+    LoraSettings,
+    validate_optimizer,
+)
 from sftgen.train.typed import ConfigError, TypedConfig
 
 LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo")
@@ -138,23 +146,7 @@ class GRPORunConfig(TypedConfig):
         self.lora.validate()
 
     def _validate_optimiser(self) -> None:
-        if not math.isfinite(self.lr) or self.lr <= 0:
-            raise ConfigError("lr", f"must be a finite number > 0, got {self.lr}")
-        if self.scheduler not in SCHEDULERS:
-            raise ConfigError("scheduler", f"must be one of {SCHEDULERS}, got {self.scheduler!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
-        for name in ("weight_decay", "grad_clip"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise ConfigError(name, f"must be >= 0, got {value}")
-        for name in ("adam_beta1", "adam_beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(name, f"must be in [0, 1), got {getattr(self, name)}")
-        if not math.isfinite(self.adam_epsilon) or self.adam_epsilon <= 0:
-            raise ConfigError("adam_epsilon", f"must be > 0, got {self.adam_epsilon}")
-        if self.seed < 0:
-            raise ConfigError("seed", f"must be >= 0, got {self.seed}")
+        validate_optimizer(self)
 
     def _validate_rollouts(self) -> None:
         if self.num_generations < 2:
