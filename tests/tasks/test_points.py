@@ -51,7 +51,7 @@ def _pairwise(ms: tuple[Fraction, ...], target: Fraction) -> bool:
     if len(ms) == 1:
         return ms[0] == target
     for i, j in itertools.combinations(range(len(ms)), 2):
-        rest = ms[:i] + ms[i + 1:j] + ms[j + 1:]
+        rest = ms[:i] + ms[i + 1 : j] + ms[j + 1 :]
         for r in _combos(ms[i], ms[j]):
             if _pairwise(tuple(sorted((*rest, r))), target):
                 return True

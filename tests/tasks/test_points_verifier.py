@@ -37,7 +37,11 @@ def test_correct_answer_and_rewards() -> None:
     assert outcome.kind is K.CORRECT and outcome.success and outcome.valid
     assert outcome.reward == 5.0 and outcome.value == 24 and outcome.formula == "4*3+2+10"
     assert {k.value: v for k, v in REWARDS.items()} == {
-        "correct": 5.0, "wrong_value": -1.0, "wrong_numbers": -2.0, "illegal_formula": -3.0, "no_answer": -3.0,
+        "correct": 5.0,
+        "wrong_value": -1.0,
+        "wrong_numbers": -2.0,
+        "illegal_formula": -3.0,
+        "no_answer": -3.0,
     }
     assert json.loads(json.dumps(outcome.as_dict()))["kind"] == "correct"
 
@@ -127,7 +131,7 @@ def test_no_answer(text: str) -> None:
     [
         # the study's format: single-quoted formula, trailing comma, placeholders that are not JSON
         "{\n  \"cards\": [x, y, z, w], where 'J', 'Q', and 'K' all count as '10',\n"
-        "  \"number\": [4, 3, 2, 10],\n  \"formula\": '4*3+2+10 = 24',\n}",
+        '  "number": [4, 3, 2, 10],\n  "formula": \'4*3+2+10 = 24\',\n}',
         "{'cards': ['4', '3', '2', 'K'], 'number': [4, 3, 2, 10], 'formula': '4*3+2+10'}",
         'Sure! Here is my answer:\n```json\n{"cards": ["4", "3", "2", "K"],\n "formula": "4*3+2+10"}\n```\nDone.',
         '<think>\nTry {"formula": "4+3+2+10"}: 19, no.\nThen 4*3 = 12.\n</think>\n'
@@ -237,7 +241,7 @@ def trees(draw: st.DrawFn) -> tuple[tuple[int, ...], str, Fraction | None, tuple
             value = None
         else:
             value = {"+": va + vb, "-": va - vb, "*": va * vb, "/": va / vb if vb else None}[op]
-        items[i:i + 2] = [(f"({ta}{op}{tb})", value, combine(op, na, nb))]
+        items[i : i + 2] = [(f"({ta}{op}{tb})", value, combine(op, na, nb))]
     text, value, node = items[0]
     return cards, text, value, node
 

@@ -170,7 +170,5 @@ def generate_hand(
         if is_solvable(hand.values(scored_map), target):
             return hand
     raise RuntimeError(
-        f"no solvable hand in {_MAX_DRAWS} deals "
-        f"(num_cards={num_cards}, map={scored_map.name}, target={target})"
+        f"no solvable hand in {_MAX_DRAWS} deals (num_cards={num_cards}, map={scored_map.name}, target={target})"
     )
-

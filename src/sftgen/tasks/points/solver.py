@@ -69,8 +69,12 @@ def _div(a: Num, b: Num) -> Num:
 
 def _pair_values(a: Num, b: Num) -> list[tuple[Num, str, bool]]:
     """Every ``(value, op, swapped)`` of one binary operation on a and b; swapped means ``b op a``."""
-    out = [(_norm(a + b), "+", False), (_norm(a * b), "*", False), (_norm(a - b), "-", False),
-           (_norm(b - a), "-", True)]
+    out = [
+        (_norm(a + b), "+", False),
+        (_norm(a * b), "*", False),
+        (_norm(a - b), "-", False),
+        (_norm(b - a), "-", True),
+    ]
     if b != 0:
         out.append((_div(a, b), "/", False))
     if a != 0:
@@ -80,8 +84,11 @@ def _pair_values(a: Num, b: Num) -> list[tuple[Num, str, bool]]:
 
 def _needs(a: Num, t: Num) -> list[tuple[str, bool, Num | str]]:
     """For a known left value ``a``: each ``(op, swapped, b)`` such that the combination equals ``t``."""
-    out: list[tuple[str, bool, Num | str]] = [("+", False, _norm(t - a)), ("-", False, _norm(a - t)),
-                                             ("-", True, _norm(t + a))]
+    out: list[tuple[str, bool, Num | str]] = [
+        ("+", False, _norm(t - a)),
+        ("-", False, _norm(a - t)),
+        ("-", True, _norm(t + a)),
+    ]
     if a != 0:
         out.append(("*", False, _div(t, a)))
         out.append(("/", True, _norm(t * a)))

@@ -90,9 +90,13 @@ class Outcome:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready record for episode logs (the value as an exact ``p/q`` string)."""
-        return {"kind": str(self.kind), "formula": self.formula,
-                "value": None if self.value is None else str(self.value), "reason": self.reason,
-                "reward": self.reward}
+        return {
+            "kind": str(self.kind),
+            "formula": self.formula,
+            "value": None if self.value is None else str(self.value),
+            "reason": self.reason,
+            "reward": self.reward,
+        }
 
 
 def _json_formula(region: str) -> str | None:
@@ -135,7 +139,7 @@ def _answer_tag(body: str) -> str | None:
     if start == -1:
         return None
     end = lower.find("</answer>", start)
-    return None if end == -1 else body[start + len("<answer>"):end]
+    return None if end == -1 else body[start + len("<answer>") : end]
 
 
 def parse_answer(text: str) -> str | None:
@@ -147,7 +151,7 @@ def parse_answer(text: str) -> str | None:
     if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
         return None
     ends = list(_THINK_END.finditer(text))
-    body = text[ends[-1].end():] if ends else text
+    body = text[ends[-1].end() :] if ends else text
     regions = [body]
     tagged = _answer_tag(body)
     if tagged is not None:
