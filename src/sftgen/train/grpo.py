@@ -57,8 +57,8 @@ from sftgen.train.sft import (
     RunResult,
     _save_final,
     _use_cuda,
-    _versions,
     _warn_on_changed_settings,
+    finish_run,
 )
 from sftgen.train.typed import ConfigError
 
@@ -278,19 +278,8 @@ def train_grpo(config: GRPORunConfig) -> RunResult:
         "final_loss": final_logged_loss(state.log_history),
         "first_reward": rewards[0] if rewards else None,
         "final_reward": rewards[-1] if rewards else None,
-        "final_dir": str(final),
-        "checkpoints": [p.name for _, p in checkpoints(run_dir)],
-        "device": "cuda" if use_cuda else "cpu",
-        "world_size": trainer.args.world_size,
-        "bf16": bf16,
-        "torch_threads": torch.get_num_threads(),
-        "versions": _versions(),
     }
-    if trainer.is_world_process_zero():
-        from sftgen.io import atomic_write_json
-
-        atomic_write_json(run_dir / "run.json", record)
-    return RunResult(run_dir, final, state.global_step, record["final_loss"], wall, record["resumed_from"], record)
+    return finish_run(trainer, run_dir, final, record, wall, use_cuda, bf16)
 
 
 def _step_of(checkpoint: Path | None) -> int:

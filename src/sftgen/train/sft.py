@@ -222,6 +222,30 @@ def _save_final(trainer: Any, config: SFTRunConfig, tokenizer: Any, info: dict[s
     return final
 
 
+def finish_run(
+    trainer: Any, run_dir: Path, final: Path, record: dict[str, Any], wall: float, use_cuda: bool, bf16: bool
+) -> RunResult:
+    """Add the environment facts every run records, write ``run.json`` (main process only), return the result."""
+    import torch
+
+    record.update(
+        final_dir=str(final),
+        checkpoints=[p.name for _, p in checkpoints(run_dir)],
+        device="cuda" if use_cuda else "cpu",
+        world_size=trainer.args.world_size,
+        bf16=bf16,
+        torch_threads=torch.get_num_threads(),
+        versions=_versions(),
+    )
+    if trainer.is_world_process_zero():
+        from sftgen.io import atomic_write_json
+
+        atomic_write_json(run_dir / "run.json", record)
+    return RunResult(
+        run_dir, final, trainer.state.global_step, record["final_loss"], wall, record["resumed_from"], record
+    )
+
+
 def train(config: SFTRunConfig) -> RunResult:
     """Run SFT as configured and return what it produced; every check happens before any file is written."""
     plan = preflight(config)
@@ -283,16 +307,5 @@ def train(config: SFTRunConfig) -> RunResult:
         "final_loss": final_logged_loss(state.log_history),
         "train_loss": output.training_loss,
         "tokens_seen": int(getattr(trainer, "_total_train_tokens", 0)),
-        "final_dir": str(final),
-        "checkpoints": [p.name for _, p in checkpoints(run_dir)],
-        "device": "cuda" if use_cuda else "cpu",
-        "world_size": trainer.args.world_size,
-        "bf16": bf16,
-        "torch_threads": torch.get_num_threads(),
-        "versions": _versions(),
     }
-    if trainer.is_world_process_zero():
-        from sftgen.io import atomic_write_json
-
-        atomic_write_json(run_dir / "run.json", record)
-    return RunResult(run_dir, final, state.global_step, record["final_loss"], wall, record["resumed_from"], record)
+    return finish_run(trainer, run_dir, final, record, wall, use_cuda, bf16)
