@@ -56,8 +56,8 @@ from sftgen.train.sft import (
     SCHEDULES,
     RunResult,
     _save_final,
-    _use_cuda,
     _warn_on_changed_settings,
+    device_settings,
     finish_run,
 )
 from sftgen.train.typed import ConfigError
@@ -215,12 +215,8 @@ def _load_prompts(source: DataSource) -> Any:
 def train_grpo(config: GRPORunConfig) -> RunResult:
     """Run GRPO as configured and return what it produced; every check happens before any file is written."""
     plan = preflight(config)
-    import torch
 
-    use_cuda = _use_cuda()
-    if config.num_threads is not None or not use_cuda:
-        torch.set_num_threads(config.num_threads or 1)
-    bf16 = config.bf16 if config.bf16 is not None else use_cuda
+    use_cuda, bf16 = device_settings(config)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     run_dir = Path(config.out)
 

@@ -246,17 +246,23 @@ def finish_run(
     )
 
 
-def train(config: SFTRunConfig) -> RunResult:
-    """Run SFT as configured and return what it produced; every check happens before any file is written."""
-    plan = preflight(config)
+def device_settings(config: Any) -> tuple[bool, bool]:
+    """(CUDA in use, bf16 on); on CPU one torch thread unless the config says otherwise (measured faster here)."""
     import torch
-
-    from sftgen.train.trainer import SFTGenTrainer
 
     use_cuda = _use_cuda()
     if config.num_threads is not None or not use_cuda:
         torch.set_num_threads(config.num_threads or 1)
-    bf16 = config.bf16 if config.bf16 is not None else use_cuda
+    return use_cuda, config.bf16 if config.bf16 is not None else use_cuda
+
+
+def train(config: SFTRunConfig) -> RunResult:
+    """Run SFT as configured and return what it produced; every check happens before any file is written."""
+    plan = preflight(config)
+
+    from sftgen.train.trainer import SFTGenTrainer
+
+    use_cuda, bf16 = device_settings(config)
     run_dir = Path(config.out)
 
     args = sft_args(config, bf16, use_cuda)  # first: under ZeRO-3 it sets up sharded loading of the model
