@@ -26,14 +26,14 @@ from sftgen.variants import BASE, ActionVocab
 
 AGENTS = ("oracle", "shortcut", "random")
 _STUDY_CELL = re.compile(r"^(?: \S+ \t)+$")
-_COMPACT_ROW = re.compile(r"^[#_OXP√S](?: [#_OXP√S])+$")
+_COMPACT_ROW = re.compile(r"^[#_OXP√S](?: ?[#_OXP√S]){2,}$")  # compact rows, or `sftgen play`'s spaced ones
 _ANSWER_WORDS = re.compile(r"<answer> (.+?) </answer>")
-_COMPACT_ACTIONS = re.compile(r"^actions : (.*)$", re.MULTILINE)
+_COMPACT_ACTIONS = re.compile(r"^actions:(.*)$", re.MULTILINE)
 _CARDS = re.compile(r"(\[(?:'[^']*'(?:, )?)+\])")
 _UNIFORM = re.compile(r"'J', 'Q', and 'K' all count as '(\d+)'")
 _MIXED = re.compile(r"'J' counts as '(\d+)', 'Q' counts as '(\d+)', and 'K' counts as '(\d+)'")
-_COMPACT_VALUES = re.compile(r"values : J = (\d+) , Q = (\d+) , K = (\d+)")
-_COMPACT_CARDS = re.compile(r"^cards : (.*)$", re.MULTILINE)
+_COMPACT_VALUES = re.compile(r"values:J=(\d+),Q=(\d+),K=(\d+)")
+_COMPACT_CARDS = re.compile(r"^cards:(.*)$", re.MULTILINE)
 _RANKS = {"A": 1, "J": 11, "Q": 12, "K": 13}
 
 
@@ -51,7 +51,7 @@ def read_declared_words(prompt: str) -> ActionVocab | None:
     """The four declared action words, or None when the prompt declares none (the Empty variant)."""
     compact = _COMPACT_ACTIONS.search(prompt)
     if compact:
-        words = [pair.split(" = ", 1)[1] for pair in compact.group(1).split(" , ")]
+        words = [pair.split("=", 1)[1] for pair in compact.group(1).split(",")]
     else:
         answers_line = next((ln for ln in prompt.split("\n") if ln.count("<answer> ") == 4 and " | " in ln), None)
         if answers_line is None:
@@ -64,7 +64,7 @@ def read_hand(prompt: str) -> tuple[list[str], FaceMap]:
     """The card labels and the declared face-card values of a Points prompt."""
     compact_cards = _COMPACT_CARDS.search(prompt)
     if compact_cards:
-        labels = compact_cards.group(1).split(" ")
+        labels = compact_cards.group(1).split(",")
         values = _COMPACT_VALUES.search(prompt)
         if values is None:
             raise ValueError("no face-card values in the prompt")

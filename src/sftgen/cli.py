@@ -351,15 +351,17 @@ def cot_command(
 @main.command("pretrain-base")
 @click.option("--preset", default="tiny", show_default=True, type=click.Choice(["tiny", "small"]))
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder (default: the cache, by hash).")
-@click.option("--rows", default=None, type=int, help="Curriculum rows (default: the BaseConfig default).")
+@click.option("--lookup-rows", default=None, type=int, help="Stage 1 (dense look-up) rows; default: BaseConfig's.")
+@click.option("--rows", default=None, type=int, help="Stage 2 (whole curriculum) rows; default: BaseConfig's.")
 @click.option("--seed", default=0, show_default=True, type=int)
-def pretrain_base_command(preset: str, out: Path | None, rows: int | None, seed: int) -> None:
+def pretrain_base_command(preset: str, out: Path | None, lookup_rows: int | None, rows: int | None, seed: int) -> None:
     """Train a tiny base model that reads declared mappings (cached by content hash) and probe it."""
     from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
     from sftgen.experiment.jobs import limit_threads
     from sftgen.io import read_json
 
-    config = BaseConfig(preset=preset, seed=seed, **({"rows": rows} if rows else {}))
+    sizes = {k: v for k, v in {"rows": rows, "lookup_rows": lookup_rows}.items() if v is not None}
+    config = BaseConfig(preset=preset, seed=seed, **sizes)
     try:
         config.validate()
     except ValueError as err:

@@ -6,7 +6,7 @@ them: no hard-coded chat markup, unlike the study's code.
 
 Two template families exist: ``study`` (the study's wording and its paraphrases, the default for
 real models) and ``compact`` (one token per board cell and the declared mapping written
-direction-first, ``up = w1``, so a from-scratch model reads it as "copy the token after up").
+direction-first, ``up=w1``, so a from-scratch model reads it as "copy the token after up").
 Both use the same response formats, so one parser scores every model.
 """
 
@@ -88,13 +88,36 @@ def sokoban_action_section(declared: ActionVocab | None) -> str:
     return "\n".join(lines)
 
 
+# The compact family spends no token on spaces a tiny model does not need (the tokenizer keeps every
+# whitespace run as a token): board cells are adjacent, fields end with ":" and items are split by ",".
+# That halves a 6x6 prompt (~130 -> ~70 tokens), and training cost is linear in tokens.
+
+
+def compact_field(name: str, items: Sequence[str], sep: str = ",") -> str:
+    """``name:item1,item2``: one compact prompt line."""
+    return f"{name}:" + sep.join(items)
+
+
+def compact_actions(words: Sequence[str]) -> str:
+    """``actions:up=w1,down=w2,left=w3,right=w4``: the direction first, so the look-up copies the next token."""
+    return compact_field("actions", [f"{a}={w}" for a, w in zip(ACTIONS, words, strict=True)])
+
+
+def compact_board(rows: Sequence[Sequence[str]]) -> list[str]:
+    """One line per board row, one character (one token) per cell."""
+    return ["board:", *("".join(row) for row in rows)]
+
+
+def compact_format(response_format: str) -> str:
+    return compact_field("format", ["think", "answer"] if response_format == "think" else ["answer"])
+
+
 def _compact_sokoban(board: Board, declared: ActionVocab | None, response_format: str) -> str:
     lines = ["sokoban"]
     if declared is not None:
-        lines.append("actions : " + " , ".join(f"{a} = {w}" for a, w in zip(ACTIONS, declared.words, strict=True)))
-    lines.append("board :")
-    lines.extend(" ".join(row) for row in board.to_rows())
-    lines.append("format : " + ("think answer" if response_format == "think" else "answer"))
+        lines.append(compact_actions(declared.words))
+    lines.extend(compact_board(board.to_rows()))
+    lines.append(compact_format(response_format))
     return "\n".join(lines)
 
 
@@ -127,13 +150,17 @@ _SLOT_LETTERS = "xyzwvu"
 _NUMBER_LETTERS = "abcdef"
 
 
+def compact_values(jack: int, queen: int, king: int) -> str:
+    return compact_field("values", [f"J={jack}", f"Q={queen}", f"K={king}"])
+
+
 def _compact_points(hand: Hand, declared: FaceMap, response_format: str) -> str:
     return "\n".join(
         [
             "24 game",
-            f"values : J = {declared.jack} , Q = {declared.queen} , K = {declared.king}",
-            "cards : " + " ".join(hand.labels()),
-            "format : " + ("think answer" if response_format == "think" else "answer"),
+            compact_values(declared.jack, declared.queen, declared.king),
+            compact_field("cards", hand.labels()),
+            compact_format(response_format),
         ]
     )
 

@@ -89,7 +89,7 @@ def test_show_points_and_compact() -> None:
     answer = result.output.strip().splitlines()[-1]
     assert verify(answer, hand.values(POINTS_VARIANTS["regular"].scored)).success
     compact = _invoke("show", "sokoban/id", "--template", "compact")
-    assert compact.exit_code == 0 and "actions : up = Up" in compact.output
+    assert compact.exit_code == 0 and "actions:up=Up,down=Down" in compact.output
 
 
 @pytest.mark.parametrize(("command", "name"), [("show", "sokoban/numeric"), ("splits", "sokoban/numeric")])

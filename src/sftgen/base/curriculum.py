@@ -2,7 +2,7 @@
 
 A pretrained model can already read "where 1 is Up"; a from-scratch one cannot, so the study's
 question (does SFT *erode* instruction following?) has nothing to erode. This curriculum teaches
-the ability itself, in the compact template's own layout (``actions : up = w1 , ...``):
+the ability itself, in the compact template's own layout (``actions:up=w1,...``):
 
 * ``lookup``: a query against a declared direction→word map, answered with the declared word;
 * ``navigate``: reach a goal on a box-free grid, answering the first optimal move in the declared words;
@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from sftgen.prompts import compact_actions, compact_board, compact_field, compact_format, compact_values
 from sftgen.seeding import rng_for
 from sftgen.tasks.sokoban import ACTIONS
 from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
@@ -38,8 +39,9 @@ def _declared_words(rng: np.random.Generator, words: Sequence[str]) -> tuple[str
             return picks
 
 
-def actions_line(words: Sequence[str]) -> str:
-    return "actions : " + " , ".join(f"{a} = {w}" for a, w in zip(ACTIONS, words, strict=True))
+def lookup_prompt(words: Sequence[str], asked: Sequence[str]) -> str:
+    """The look-up question, shared with the zero-shot probe so both read the same layout."""
+    return "\n".join(["lookup", compact_actions(words), compact_field("query", asked), compact_format("answer")])
 
 
 def _answers(items: Sequence[str]) -> str:
@@ -49,8 +51,7 @@ def _answers(items: Sequence[str]) -> str:
 def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 1) -> tuple[str, str]:
     declared = _declared_words(rng, words)
     asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=queries)]
-    prompt = "\n".join(["lookup", actions_line(declared), "query : " + " ".join(asked), "format : answer"])
-    return prompt, _answers([declared[ACTIONS.index(a)] for a in asked])
+    return lookup_prompt(declared, asked), _answers([declared[ACTIONS.index(a)] for a in asked])
 
 
 def _first_moves(grid: list[list[str]], start: tuple[int, int], goal: tuple[int, int]) -> list[str]:
@@ -83,34 +84,42 @@ def navigate_example(rng: np.random.Generator, words: Sequence[str]) -> tuple[st
         return None
     grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "P", "O"
     declared = _declared_words(rng, words)
-    prompt = "\n".join(
-        ["navigate", actions_line(declared), "board :", *(" ".join(row) for row in grid), "format : answer"]
-    )
+    prompt = "\n".join(["navigate", compact_actions(declared), *compact_board(grid), compact_format("answer")])
     return prompt, _answers([declared[ACTIONS.index(moves[0])]])
 
 
 def values_example(rng: np.random.Generator) -> tuple[str, str]:
     values = [int(v) for v in rng.integers(1, 14, size=3)]
-    line = f"values : J = {values[0]} , Q = {values[1]} , K = {values[2]}"
+    line = compact_values(*values)
     cards = [str(rng.choice(["J", "Q", "K", "A", *map(str, range(2, 11))])) for _ in range(int(rng.integers(1, 5)))]
     number = {"A": 1, "J": values[0], "Q": values[1], "K": values[2]}
     numbers = [number.get(card) or int(card) for card in cards]
     if rng.random() < 0.5:
-        prompt = "\n".join(["values", line, "cards : " + " ".join(cards), "format : answer"])
+        prompt = "\n".join(["values", line, compact_field("cards", cards), compact_format("answer")])
         return prompt, _answers([str(n) for n in numbers])
-    prompt = "\n".join(["sum", line, "cards : " + " ".join(cards), "format : answer"])
+    prompt = "\n".join(["sum", line, compact_field("cards", cards), compact_format("answer")])
     return prompt, _answers([str(sum(numbers))])
 
 
 def copy_example(rng: np.random.Generator, tokens: Sequence[str]) -> tuple[str, str]:
     picked = [tokens[int(i)] for i in rng.integers(0, len(tokens), size=int(rng.integers(2, 9)))]
-    return "\n".join(["copy", " ".join(picked), "format : answer"]), f"<answer> {' '.join(picked)} </answer>"
+    prompt = "\n".join(["copy", compact_field("tokens", picked), compact_format("answer")])
+    return prompt, f"<answer> {' '.join(picked)} </answer>"
 
 
 def curriculum_rows(
-    n: int, seed: int, words: Sequence[str], tokens: Sequence[str], mix: dict[str, float] | None = None
+    n: int,
+    seed: int,
+    words: Sequence[str],
+    tokens: Sequence[str],
+    mix: dict[str, float] | None = None,
+    lookup_queries: int = 1,
 ) -> Iterator[dict]:
-    """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task."""
+    """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task.
+
+    ``lookup_queries`` > 1 asks several questions per look-up row: denser supervision of the same
+    circuit, which forms far sooner than with one query per sequence (docs/cpu-notes.md).
+    """
     mix = mix or {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
     unknown = set(mix) - set(KINDS)
     if unknown:
@@ -122,7 +131,7 @@ def curriculum_rows(
         attempt += 1
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
         if kind == "lookup":
-            example = lookup_example(rng, words)
+            example = lookup_example(rng, words, lookup_queries)
         elif kind == "navigate":
             example = navigate_example(rng, words)
         elif kind == "values":

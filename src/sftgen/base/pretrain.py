@@ -16,6 +16,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sftgen import __version__
 from sftgen.base.curriculum import curriculum_rows
@@ -31,12 +32,21 @@ BASE_INFO = "sftgen_base.json"
 
 @dataclass(frozen=True)
 class BaseConfig:
-    """Everything that determines a base model; its hash names the cached folder."""
+    """Everything that determines a base model; its hash names the cached folder.
+
+    Two stages: dense look-up alone until the circuit forms (it forms in a late phase transition, and
+    the mix's other losses delay it), then the whole mix with look-up kept in it, so every token is in
+    distribution without overwriting the look-up (docs/cpu-notes.md). Either stage may be skipped (0 rows).
+    """
 
     preset: str = "tiny"
-    rows: int = 40_000
+    lookup_rows: int = 24_000
+    rows: int = 16_000
     seed: int = 0
-    mix: dict[str, float] = field(default_factory=lambda: {"lookup": 0.6, "navigate": 0.2, "values": 0.1, "copy": 0.1})
+    mix: dict[str, float] = field(
+        default_factory=lambda: {"lookup": 0.5, "navigate": 0.25, "values": 0.1, "copy": 0.15}
+    )
+    lookup_queries: int = 4  # questions per look-up row (dense supervision of the look-up)
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3
     scheduler: str = "constant"  # the look-up circuit forms in a late phase transition: keep the rate up
@@ -45,12 +55,17 @@ class BaseConfig:
     warmup_ratio: float = 0.03
 
     def validate(self) -> None:
-        if self.rows < 1:
-            raise ValueError(f"rows must be ≥ 1, got {self.rows}")
+        if self.rows < 0 or self.lookup_rows < 0 or self.rows + self.lookup_rows < 1:
+            raise ValueError(f"rows, lookup_rows: both ≥ 0 and not both 0, got {self.rows}, {self.lookup_rows}")
         if self.lr <= 0 or self.batch_size < 1 or self.epochs <= 0:
             raise ValueError("lr, batch_size and epochs must be positive")
-        if self.symbol_weight < 1:
-            raise ValueError(f"symbol_weight must be ≥ 1, got {self.symbol_weight}")
+        if self.symbol_weight < 1 or self.lookup_queries < 1:
+            raise ValueError("symbol_weight and lookup_queries must be ≥ 1")
+
+    def stages(self) -> list[tuple[str, int, dict[str, float]]]:
+        """(name, rows, mix) of each stage that has rows."""
+        stages = [("lookup", self.lookup_rows, {"lookup": 1.0}), ("mix", self.rows, self.mix)]
+        return [stage for stage in stages if stage[1] > 0]
 
     def fingerprint(self) -> str:
         payload = json.dumps(
@@ -69,12 +84,18 @@ def declared_word_list(symbol_weight: int) -> list[str]:
     return list(diverse_word_pool()) + symbols * symbol_weight
 
 
-def build_curriculum(config: BaseConfig, out: Path) -> dict:
-    rows = list(
-        curriculum_rows(config.rows, config.seed, declared_word_list(config.symbol_weight), forced_tokens(), config.mix)
+def build_curriculum(config: BaseConfig, out: Path, rows: int, mix: dict[str, float], stage: int = 0) -> dict:
+    """One stage's rows; each stage draws from its own seed stream."""
+    data = curriculum_rows(
+        rows,
+        config.seed * 1000 + stage,
+        declared_word_list(config.symbol_weight),
+        forced_tokens(),
+        mix,
+        config.lookup_queries,
     )
-    meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", **asdict(config)}}
-    return write_dataset(rows, out, meta, overwrite=True)
+    meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", "stage": stage, **asdict(config)}}
+    return write_dataset(list(data), out, meta, overwrite=True)
 
 
 def base_is_ready(folder: Path, fingerprint: str) -> bool:
@@ -84,7 +105,7 @@ def base_is_ready(folder: Path, fingerprint: str) -> bool:
 
 def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: bool = True) -> Path:
     """The base model folder for ``config``: reused when cached, else built, trained and probed."""
-    from sftgen.train import SFTRunConfig, train
+    from sftgen.train import train
 
     config.validate()
     fingerprint = config.fingerprint()
@@ -93,11 +114,35 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
     if base_is_ready(final, fingerprint):
         return final
     start = time.perf_counter()
-    build_curriculum(config, root / "data")
-    run = SFTRunConfig(
-        model=config.preset,
-        data=[str(root / "data")],
-        out=str(root / "run"),
+    model: str | Path = config.preset
+    for index, (name, rows, mix) in enumerate(config.stages()):
+        run_dir = root / f"stage-{index}-{name}"
+        run = _stage_run(config, model, run_dir, progress)
+        if not (run_dir / "run" / "run.json").is_file():  # a finished stage is not redone after a crash
+            build_curriculum(config, run_dir / "data", rows, mix, index)
+            train(run)
+        model = run_dir / "run" / "final"
+    probe = probe_base(model)
+    export(Path(model), final)
+    atomic_write_json(
+        final / BASE_INFO,
+        {
+            "fingerprint": fingerprint,
+            "config": asdict(config),
+            "lookup_probe": probe,
+            "wall_seconds": time.perf_counter() - start,
+        },
+    )
+    return final
+
+
+def _stage_run(config: BaseConfig, model: str | Path, run_dir: Path, progress: bool) -> Any:
+    from sftgen.train import SFTRunConfig
+
+    return SFTRunConfig(
+        model=str(model),
+        data=[str(run_dir / "data")],
+        out=str(run_dir / "run"),
         template="compact",
         lr=config.lr,
         scheduler=config.scheduler,
@@ -111,19 +156,6 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
         logging_steps=50,
         progress=progress,
     )
-    result = train(run)
-    probe = probe_base(result.final_dir)
-    export(result.final_dir, final)
-    atomic_write_json(
-        final / BASE_INFO,
-        {
-            "fingerprint": fingerprint,
-            "config": asdict(config),
-            "lookup_probe": probe,
-            "wall_seconds": time.perf_counter() - start,
-        },
-    )
-    return final
 
 
 def export(source: Path, target: Path) -> None:

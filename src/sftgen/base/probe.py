@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sftgen.base.curriculum import actions_line
+from sftgen.base.curriculum import lookup_prompt
 from sftgen.models.sampling import Backend, Sampling
 from sftgen.seeding import rng_for
 from sftgen.tasks.sokoban import ACTIONS
@@ -25,8 +25,7 @@ def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 1)
         for i in range(n):
             rng = rng_for("sftgen-base-probe", seed, vocab.name, i)
             asked = [ACTIONS[int(k)] for k in rng.integers(0, 4, size=queries)]
-            prompt = "\n".join(["lookup", actions_line(vocab.words), "query : " + " ".join(asked), "format : answer"])
-            chats.append([{"role": "user", "content": prompt}])
+            chats.append([{"role": "user", "content": lookup_prompt(vocab.words, asked)}])
             expected.append([vocab.word_for(a) for a in asked])
             names.append(vocab.name)
     texts = backend.generate(chats, Sampling(greedy=True, max_new_tokens=24 * queries))

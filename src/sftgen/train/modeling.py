@@ -38,9 +38,9 @@ def check_model_name(config: SFTRunConfig) -> None:
 @functools.cache
 def tiny_vocabulary() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(corpus, forced tokens) of the tiny tokenizer: ~4 s to collect, so once per process."""
-    from sftgen.vocabulary import forced_tokens, tokenizer_corpus
+    from sftgen.vocabulary import TAG_TOKENS, forced_tokens, tokenizer_corpus
 
-    return tuple(tokenizer_corpus()), tuple(forced_tokens())
+    return tuple(tokenizer_corpus()), (*forced_tokens(), *TAG_TOKENS)
 
 
 def launched_distributed() -> bool:

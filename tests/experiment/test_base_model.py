@@ -1,0 +1,24 @@
+"""The base stage is a pure function of its config: same seed, same weights; another seed, other weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
+from sftgen.io import read_json
+
+pytestmark = pytest.mark.slow
+
+TINY = {"lookup_rows": 64, "rows": 64, "batch_size": 32}
+
+
+def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
+    first = pretrain_base(BaseConfig(**TINY), out=tmp_path / "a", progress=False)
+    second = pretrain_base(BaseConfig(**TINY), out=tmp_path / "b", progress=False)
+    other = pretrain_base(BaseConfig(**TINY, seed=1), out=tmp_path / "c", progress=False)
+    weights = [(folder / "model.safetensors").read_bytes() for folder in (first, second, other)]
+    assert weights[0] == weights[1] and weights[0] != weights[2]
+    assert read_json(first / BASE_INFO)["lookup_probe"] == read_json(second / BASE_INFO)["lookup_probe"]
+    assert [p.name for p in sorted((tmp_path / "a").iterdir())] == ["final", "stage-0-lookup", "stage-1-mix"]
