@@ -53,7 +53,7 @@ def test_navigate_answers_a_first_move_toward_the_goal() -> None:
         grid = [line for line in prompt.split("\n") if set(line) <= set("#_PO") and len(line) >= 3]
         (word,) = ANSWER.findall(text(row, "completion"))
         direction = ACTIONS[declared.index(word)]
-        (pr, pc), = [(r, line.index("P")) for r, line in enumerate(grid) if "P" in line]
+        ((pr, pc),) = [(r, line.index("P")) for r, line in enumerate(grid) if "P" in line]
         dr, dc = DELTAS[direction]
         assert grid[pr + dr][pc + dc] != "#"
         with pytest.raises(ValueError):
