@@ -62,3 +62,20 @@ def test_method_settings_are_checked_before_work(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({**RECIPE, "proximity_alpha": 0}))
     with pytest.raises(ConfigError, match="proximity_alpha"):
         load_recipe(str(path))
+    path.write_text(yaml.safe_dump({**RECIPE, "base_replay": 0.2}))
+    with pytest.raises(ConfigError, match="base_replay.*needs a base"):
+        load_recipe(str(path))
+    path.write_text(yaml.safe_dump({**RECIPE, "base": {"preset": "tiny"}, "base_replay": 1.0}))
+    with pytest.raises(ConfigError, match="base_replay"):
+        load_recipe(str(path))
+
+
+def test_base_replay_mixes_the_same_share_into_every_method(tmp_path: Path) -> None:
+    path = tmp_path / "replay.yaml"
+    path.write_text(yaml.safe_dump({**RECIPE, "base": {"preset": "tiny"}, "base_replay": 0.25}))
+    recipe = load_recipe(str(path))
+    for method in recipe.methods:
+        config = recipe.sft_config(method, 0, "DATA", "OUT", model="BASE", replay="REPLAY")
+        assert config.data == ["DATA", "REPLAY"] and config.mix_weights == [0.75, 0.25]
+    path.write_text(yaml.safe_dump({**RECIPE, "base": {"preset": "tiny"}}))  # base_replay defaults to 0
+    assert load_recipe(str(path)).sft_config("diverse", 0, "DATA", "OUT", replay="REPLAY").data == ["DATA"]

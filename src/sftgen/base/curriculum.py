@@ -48,9 +48,11 @@ def _answers(items: Sequence[str]) -> str:
     return " ".join(f"<answer> {item} </answer>" for item in items)
 
 
-def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 1) -> tuple[str, str]:
+def lookup_example(rng: np.random.Generator, words: Sequence[str], max_queries: int = 1) -> tuple[str, str]:
+    """1..``max_queries`` questions: several per row train the look-up densely, and one per row keeps the
+    single-answer format of the tasks in distribution (a base trained on four always answers four times)."""
     declared = _declared_words(rng, words)
-    asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=queries)]
+    asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=int(rng.integers(1, max_queries + 1)))]
     return lookup_prompt(declared, asked), _answers([declared[ACTIONS.index(a)] for a in asked])
 
 
@@ -117,8 +119,8 @@ def curriculum_rows(
 ) -> Iterator[dict]:
     """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task.
 
-    ``lookup_queries`` > 1 asks several questions per look-up row: denser supervision of the same
-    circuit, which forms far sooner than with one query per sequence (docs/cpu-notes.md).
+    ``lookup_queries`` > 1 asks up to that many questions per look-up row: denser supervision of the
+    same circuit, which forms far sooner than with one query per sequence (docs/cpu-notes.md).
     """
     mix = mix or {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
     unknown = set(mix) - set(KINDS)

@@ -26,7 +26,7 @@ from sftgen.seeding import content_hash
 from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
 from sftgen.vocabulary import forced_tokens
 
-CURRICULUM_VERSION = "base-curriculum-v2"
+CURRICULUM_VERSION = "base-curriculum-v3"
 BASE_INFO = "sftgen_base.json"
 
 
@@ -40,13 +40,13 @@ class BaseConfig:
     """
 
     preset: str = "tiny"
-    lookup_rows: int = 24_000
+    lookup_rows: int = 48_000
     rows: int = 16_000
     seed: int = 0
     mix: dict[str, float] = field(
         default_factory=lambda: {"lookup": 0.5, "navigate": 0.25, "values": 0.1, "copy": 0.15}
     )
-    lookup_queries: int = 4  # questions per look-up row (dense supervision of the look-up)
+    lookup_queries: int = 4  # at most this many questions per look-up row (dense supervision of the look-up)
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3
     scheduler: str = "constant"  # the look-up circuit forms in a late phase transition: keep the rate up
@@ -130,6 +130,7 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
             "fingerprint": fingerprint,
             "config": asdict(config),
             "lookup_probe": probe,
+            "replay_data": str((run_dir / "data").resolve()),  # the last stage's rows, for SFT replay
             "wall_seconds": time.perf_counter() - start,
         },
     )

@@ -82,6 +82,9 @@ class Recipe:
     methods: list[str]
     template: str = "study"
     base: BaseConfig | None = None
+    # Share of every SFT run's rows replayed from the base's curriculum (its last stage), the same for every
+    # method: a tiny base otherwise loses its look-up under the first high-loss SFT steps (docs/cpu-notes.md).
+    base_replay: float = 0.0
     seeds: list[int] = field(default_factory=lambda: [0])
     train: dict[str, Any] = field(default_factory=dict)
     method_train: list[MethodSettings] = field(default_factory=list)
@@ -117,6 +120,10 @@ class Recipe:
             raise ConfigError("parallel", f"must be ≥ 1, got {self.parallel}")
         if self.template not in ("study", "compact"):
             raise ConfigError("template", f"must be study or compact, got {self.template!r}")
+        if not 0 <= self.base_replay < 1:
+            raise ConfigError("base_replay", f"must be in [0, 1), got {self.base_replay}")
+        if self.base_replay and self.base is None:
+            raise ConfigError("base_replay", "replays the base's curriculum, so the recipe needs a base")
         if self.base is not None:
             try:
                 self.base.validate()
@@ -156,8 +163,13 @@ class Recipe:
         kinds = [DATA_KIND[m] for m in self.methods] + (["cot"] if "grpo" in self.methods else [])
         return list(dict.fromkeys(kinds))
 
-    def sft_config(self, method: str, seed: int, data: str, out: str, model: str | None = None) -> SFTRunConfig:
+    def sft_config(
+        self, method: str, seed: int, data: str, out: str, model: str | None = None, replay: str | None = None
+    ) -> SFTRunConfig:
+        """One run's SFT settings; ``replay`` is the base curriculum folder mixed in at ``base_replay``."""
         base = {"model": model or self.model, "data": [data], "out": out, "template": self.template, "seed": seed}
+        if replay is not None and self.base_replay:
+            base.update(data=[data, replay], mix_weights=[1 - self.base_replay, self.base_replay])
         overrides = {**self.train, **self.method_overrides(method)}
         if method.startswith("proximity-"):
             overrides["proximity"] = {"kind": method.removeprefix("proximity-"), "alpha": self.proximity_alpha}

@@ -73,7 +73,9 @@ def _sampling(recipe: Recipe) -> dict[str, Any]:
     }
 
 
-def plan_jobs(recipe: Recipe, out: Path, data: dict[tuple[str, str], Path], model: str) -> list[Job]:
+def plan_jobs(
+    recipe: Recipe, out: Path, data: dict[tuple[str, str], Path], model: str, replay: str | None = None
+) -> list[Job]:
     jobs = []
     for task in recipe.tasks:
         for method in recipe.methods:
@@ -82,14 +84,21 @@ def plan_jobs(recipe: Recipe, out: Path, data: dict[tuple[str, str], Path], mode
                 grpo = None
                 if method == "grpo":
                     warm_dir = train_dir.with_name(f"seed{seed}-warm")
-                    sft = recipe.sft_config(method, seed, str(data[(task.task, "cot")]), str(warm_dir), model=model)
+                    sft = recipe.sft_config(
+                        method, seed, str(data[(task.task, "cot")]), str(warm_dir), model=model, replay=replay
+                    )
                     grpo = recipe.grpo_config(
                         seed, str(warm_dir / "final"), str(data[(task.task, "rl")]), str(train_dir)
                     )
                     grpo = grpo.to_dict()
                 else:
                     sft = recipe.sft_config(
-                        method, seed, str(data[(task.task, DATA_KIND[method])]), str(train_dir), model=model
+                        method,
+                        seed,
+                        str(data[(task.task, DATA_KIND[method])]),
+                        str(train_dir),
+                        model=model,
+                        replay=replay,
                     )
                 jobs.append(
                     Job(
@@ -143,6 +152,7 @@ def _base(recipe: Recipe, out: Path, log: Log) -> dict[str, Any] | None:
     return {
         "dir": str(base_dir),
         "lookup_probe": info.get("lookup_probe"),
+        "replay_data": info["replay_data"],
         "eval_dir": str(out / "eval" / "base"),
         "wall_seconds": info.get("wall_seconds"),
     }
@@ -185,7 +195,8 @@ def reproduce(recipe: Recipe, out: str | Path, resume: bool = False, report: boo
     base = _base(recipe, out, log)
     model = base["dir"] if base else recipe.model
     data = build_data(recipe, out, log)
-    runs = run_jobs(plan_jobs(recipe, out, data, model), recipe.parallel, log, out / "logs")
+    replay = base["replay_data"] if base else None
+    runs = run_jobs(plan_jobs(recipe, out, data, model, replay), recipe.parallel, log, out / "logs")
     results = {
         "recipe": recipe.to_dict(),
         "model": recipe.model,
