@@ -63,7 +63,7 @@ def test_method_settings_are_checked_before_work(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="proximity_alpha"):
         load_recipe(str(path))
     path.write_text(yaml.safe_dump({**RECIPE, "base_replay": 0.2}))
-    with pytest.raises(ConfigError, match="base_replay.*needs a base"):
+    with pytest.raises(ConfigError, match=r"base_replay.*needs a base"):
         load_recipe(str(path))
     path.write_text(yaml.safe_dump({**RECIPE, "base": {"preset": "tiny"}, "base_replay": 1.0}))
     with pytest.raises(ConfigError, match="base_replay"):
