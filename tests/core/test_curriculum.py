@@ -32,13 +32,14 @@ def test_same_seed_same_rows_other_seed_other_rows() -> None:
 
 def test_lookup_answers_are_the_declared_words_for_every_query() -> None:
     counts = set()
-    for row in rows(100, mix={"lookup": 1.0}, lookup_queries=4):
+    for row in rows(100, mix={"lookup": 1.0}, lookup_queries=4, vary_queries=True):
         prompt = text(row, "prompt")
         declared = read_declared_words(prompt).words
         asked = re.search(r"^query:(.*)$", prompt, re.MULTILINE).group(1).split(",")
         counts.add(len(asked))
         assert ANSWER.findall(text(row, "completion")) == [declared[ACTIONS.index(a)] for a in asked]
     assert counts == {1, 2, 3, 4}  # single questions too: the tasks answer once
+    assert {text(row, "completion").count("<answer>") for row in rows(20, mix={"lookup": 1.0}, lookup_queries=4)} == {4}
 
 
 def test_no_row_declares_an_evaluation_mapping() -> None:

@@ -98,6 +98,21 @@ def test_sweep_over_two_checkpoints_writes_curves(tmp_path, tiny_model, full_tok
     assert seen == [("checkpoint-2", True), ("checkpoint-10", True)]
 
 
+def test_sweep_puts_the_start_model_first_at_step_0(tmp_path, tiny_model, full_tokenizer):
+    run = tmp_path / "run"
+    _save(tiny_model, full_tokenizer, run / "checkpoint-4")
+    _save(tiny_model, full_tokenizer, tmp_path / "base")
+    for folder in (run / "checkpoint-4", tmp_path / "base"):
+        (folder / "sftgen_model.json").write_text(json.dumps({"template": "compact"}))
+    curves = sweep(run, ["sokoban/id"], tmp_path / "out", n=2, sampling=GREEDY, start=str(tmp_path / "base"))
+    assert [(p["checkpoint"], p["step"]) for p in curves["points"]] == [("start", 0), ("checkpoint-4", 4)]
+    assert curves["points"][0]["splits"] == curves["points"][1]["splits"]  # same weights
+    from sftgen.experiment.jobs import choose_checkpoints
+
+    chosen, study = choose_checkpoints(curves, "sokoban/id")
+    assert chosen == study == "checkpoint-4"  # the start is a reference point, never a choice
+
+
 def test_sampled_runs_repeat_whatever_the_batching(tiny_model, full_tokenizer):
     instances = [i for s in resolve_splits(["sokoban/id", "points/id"], 2) for i in s.instances()]
     sampled = Sampling(temperature=1.0, max_new_tokens=8, seed=3)

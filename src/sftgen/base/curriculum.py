@@ -48,11 +48,14 @@ def _answers(items: Sequence[str]) -> str:
     return " ".join(f"<answer> {item} </answer>" for item in items)
 
 
-def lookup_example(rng: np.random.Generator, words: Sequence[str], max_queries: int = 1) -> tuple[str, str]:
-    """1..``max_queries`` questions: several per row train the look-up densely, and one per row keeps the
-    single-answer format of the tasks in distribution (a base trained on four always answers four times)."""
+def lookup_example(
+    rng: np.random.Generator, words: Sequence[str], queries: int = 1, vary: bool = False
+) -> tuple[str, str]:
+    """``queries`` questions, or 1..``queries`` with ``vary``: several per row train the look-up densely,
+    and a varying count teaches answering once per question (a base trained on four answers four times)."""
     declared = _declared_words(rng, words)
-    asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=int(rng.integers(1, max_queries + 1)))]
+    count = int(rng.integers(1, queries + 1)) if vary else queries
+    asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=count)]
     return lookup_prompt(declared, asked), _answers([declared[ACTIONS.index(a)] for a in asked])
 
 
@@ -116,11 +119,13 @@ def curriculum_rows(
     tokens: Sequence[str],
     mix: dict[str, float] | None = None,
     lookup_queries: int = 1,
+    vary_queries: bool = False,
 ) -> Iterator[dict]:
     """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task.
 
-    ``lookup_queries`` > 1 asks up to that many questions per look-up row: denser supervision of the
-    same circuit, which forms far sooner than with one query per sequence (docs/cpu-notes.md).
+    ``lookup_queries`` > 1 asks that many questions per look-up row (1..that many with ``vary_queries``):
+    denser supervision of the same circuit, which forms far sooner than with one query per sequence
+    (docs/cpu-notes.md).
     """
     mix = mix or {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
     unknown = set(mix) - set(KINDS)
@@ -133,7 +138,7 @@ def curriculum_rows(
         attempt += 1
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
         if kind == "lookup":
-            example = lookup_example(rng, words, lookup_queries)
+            example = lookup_example(rng, words, lookup_queries, vary_queries)
         elif kind == "navigate":
             example = navigate_example(rng, words)
         elif kind == "values":

@@ -34,19 +34,22 @@ BASE_INFO = "sftgen_base.json"
 class BaseConfig:
     """Everything that determines a base model; its hash names the cached folder.
 
-    Two stages: dense look-up alone until the circuit forms (it forms in a late phase transition, and
-    the mix's other losses delay it), then the whole mix with look-up kept in it, so every token is in
-    distribution without overwriting the look-up (docs/cpu-notes.md). Either stage may be skipped (0 rows).
+    Two stages: dense look-up alone (``lookup_queries`` questions per row) until its training loss
+    reaches ``lookup_stop_loss`` — the circuit forms in a late, seed-dependent phase transition, and the
+    mix's other losses delay it — then the whole mix, look-up kept in it with 1..``lookup_queries``
+    questions, so every token is in distribution without overwriting the look-up (docs/cpu-notes.md).
+    Either stage may be skipped (0 rows).
     """
 
     preset: str = "tiny"
-    lookup_rows: int = 48_000
+    lookup_rows: int = 96_000  # at most; the stage ends at lookup_stop_loss
+    lookup_stop_loss: float = 0.05
     rows: int = 16_000
     seed: int = 0
     mix: dict[str, float] = field(
         default_factory=lambda: {"lookup": 0.5, "navigate": 0.25, "values": 0.1, "copy": 0.15}
     )
-    lookup_queries: int = 4  # at most this many questions per look-up row (dense supervision of the look-up)
+    lookup_queries: int = 4
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3
     scheduler: str = "constant"  # the look-up circuit forms in a late phase transition: keep the rate up
@@ -59,6 +62,8 @@ class BaseConfig:
             raise ValueError(f"rows, lookup_rows: both ≥ 0 and not both 0, got {self.rows}, {self.lookup_rows}")
         if self.lr <= 0 or self.batch_size < 1 or self.epochs <= 0:
             raise ValueError("lr, batch_size and epochs must be positive")
+        if self.lookup_stop_loss < 0:
+            raise ValueError(f"lookup_stop_loss must be ≥ 0, got {self.lookup_stop_loss}")
         if self.symbol_weight < 1 or self.lookup_queries < 1:
             raise ValueError("symbol_weight and lookup_queries must be ≥ 1")
 
@@ -84,8 +89,10 @@ def declared_word_list(symbol_weight: int) -> list[str]:
     return list(diverse_word_pool()) + symbols * symbol_weight
 
 
-def build_curriculum(config: BaseConfig, out: Path, rows: int, mix: dict[str, float], stage: int = 0) -> dict:
-    """One stage's rows; each stage draws from its own seed stream."""
+def build_curriculum(
+    config: BaseConfig, out: Path, rows: int, mix: dict[str, float], stage: int = 0, vary: bool = True
+) -> dict:
+    """One stage's rows (``vary``: 1..lookup_queries questions per look-up); each stage has its own seeds."""
     data = curriculum_rows(
         rows,
         config.seed * 1000 + stage,
@@ -93,6 +100,7 @@ def build_curriculum(config: BaseConfig, out: Path, rows: int, mix: dict[str, fl
         forced_tokens(),
         mix,
         config.lookup_queries,
+        vary_queries=vary,
     )
     meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", "stage": stage, **asdict(config)}}
     return write_dataset(list(data), out, meta, overwrite=True)
@@ -117,9 +125,9 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
     model: str | Path = config.preset
     for index, (name, rows, mix) in enumerate(config.stages()):
         run_dir = root / f"stage-{index}-{name}"
-        run = _stage_run(config, model, run_dir, progress)
+        run = _stage_run(config, model, run_dir, progress, config.lookup_stop_loss if name == "lookup" else None)
         if not (run_dir / "run" / "run.json").is_file():  # a finished stage is not redone after a crash
-            build_curriculum(config, run_dir / "data", rows, mix, index)
+            build_curriculum(config, run_dir / "data", rows, mix, index, vary=name != "lookup")
             train(run)
         model = run_dir / "run" / "final"
     probe = probe_base(model)
@@ -137,7 +145,7 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
     return final
 
 
-def _stage_run(config: BaseConfig, model: str | Path, run_dir: Path, progress: bool) -> Any:
+def _stage_run(config: BaseConfig, model: str | Path, run_dir: Path, progress: bool, stop: float | None) -> Any:
     from sftgen.train import SFTRunConfig
 
     return SFTRunConfig(
@@ -155,6 +163,7 @@ def _stage_run(config: BaseConfig, model: str | Path, run_dir: Path, progress: b
         save_steps=500,
         save_total_limit=1,
         logging_steps=50,
+        stop_at_loss=stop,
         progress=progress,
     )
 

@@ -22,6 +22,7 @@ from sftgen.io import atomic_write_json, atomic_write_text, read_json
 from sftgen.models.sampling import Sampling
 
 FINAL_DIRS = ("final", "model")
+START = "start"  # the curve point of the model training started from
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,13 @@ def sweep(
     n: int | None = None,
     sampling: Sampling = Sampling(),  # noqa: B008 - frozen dataclass
     on_checkpoint: Callable[[Checkpoint, dict[str, Any], bool], None] | None = None,
+    start: str | None = None,
     **evaluate_kwargs: Any,
 ) -> dict[str, Any]:
     """Evaluate each checkpoint of ``run_dir`` into ``out/<checkpoint>/`` and write ``out/curves.{json,csv}``.
+
+    ``start`` (a model folder or name: the model training began from) is evaluated first as step 0, so a
+    curve shows where fine-tuning started (the study's validity-collapse figure starts there).
 
     Finished checkpoints (their ``metrics.json`` covers the same splits, sizes and sampling) are skipped;
     ``on_checkpoint(checkpoint, metrics, skipped)`` reports each one. ``evaluate_kwargs`` go to ``evaluate``.
@@ -124,11 +129,13 @@ def sweep(
     chosen = choose_splits(splits, n)  # unknown split names fail before any model is loaded
     sizes = {s.name: s.size for s in chosen}
     checkpoints = find_checkpoints(Path(run_dir))
+    if start is not None:
+        checkpoints.insert(0, Checkpoint(START, Path(start), 0))
     out = Path(out)
     points = []
     for checkpoint in checkpoints:
         folder = out / checkpoint.name
-        model = str(checkpoint.path.resolve())
+        model = str(checkpoint.path.resolve()) if checkpoint.path.exists() else str(checkpoint.path)  # or a name
         style = resolve_prompt_style(
             model, evaluate_kwargs.get("template", "auto"), evaluate_kwargs.get("response_format", "answer")
         )

@@ -63,7 +63,9 @@ def choose_checkpoints(curves: dict[str, Any], validation_split: str) -> tuple[s
 
     Ties go to the later checkpoint: with equal validation scores, more training is the natural pick.
     """
-    points = curves["points"]
+    from sftgen.eval.sweep import START
+
+    points = [p for p in curves["points"] if p["checkpoint"] != START]  # only what training produced
     by_validation = max(points, key=lambda p: (p["splits"][validation_split]["success"], p["step"] or 0))
 
     def study_score(point: dict[str, Any]) -> float:
@@ -95,6 +97,7 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     from sftgen.eval.evaluate import evaluate
     from sftgen.eval.sweep import sweep
     from sftgen.models.sampling import Sampling
+    from sftgen.models.tiny import TINY_PRESETS
     from sftgen.train import SFTRunConfig, train
 
     start = time.perf_counter()
@@ -114,7 +117,8 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     sampling = Sampling(**job.sampling)
     style = {"template": job.template, "response_format": job.response_format, "batch_size": job.batch_size}
     curve_splits = list(dict.fromkeys([job.validation_split, *job.curve_splits]))
-    curves = sweep(train_dir, curve_splits, eval_dir, n=job.curve_n, sampling=sampling, **style)
+    begin = job.sft["model"] if job.sft["model"] not in TINY_PRESETS else None  # a random init has no weights
+    curves = sweep(train_dir, curve_splits, eval_dir, n=job.curve_n, sampling=sampling, start=begin, **style)
     chosen, study_choice = choose_checkpoints(curves, job.validation_split)
     chosen_path = next(p["path"] for p in curves["points"] if p["checkpoint"] == chosen)
     final_splits = list(dict.fromkeys([*job.final_splits, *curve_splits]))
