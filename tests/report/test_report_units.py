@@ -114,6 +114,12 @@ def test_collapse_needs_two_checkpoints(tmp_path: Path) -> None:
     late = {"checkpoint": "checkpoint-2", "step": 2, "splits": {"sokoban/numerical": {"validity": 0.6}}}
     (tmp_path / "curves.json").write_text(json.dumps({"points": [point, late]}), encoding="utf-8")
     assert _statuses(entry)[5] is Status.FAIL  # fell 0.3 but ends at 0.6
+    start = {"checkpoint": "start", "step": 0, "splits": {"sokoban/numerical": {"validity": 0.0}}}
+    end = {"checkpoint": "checkpoint-3", "step": 3, "splits": {"sokoban/numerical": {"validity": 0.1}}}
+    (tmp_path / "curves.json").write_text(json.dumps({"points": [start, point, late, end]}), encoding="utf-8")
+    check = next(f for f in check_findings({entry.key: [entry]}) if f.number == 5).checks[0]
+    assert check.status is Status.PASS  # no format at the start, then 0.9 (peak) → 0.1
+    assert check.details[0] == "curve: 0.00 → 0.90 → 0.60 → 0.10"
 
 
 def test_paths_are_found_wherever_results_json_wrote_them(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ DIVERSE_INSTRUCTION_MIN = 0.6  # study: 0.84-0.92 Sokoban, 0.70-0.71 GP
 DIVERSE_INSTRUCTION_GAIN = 0.3  # ... or this much above answer-only on the same split
 DIVERSE_FAKE_MAX = 0.1  # study: 0
 COT_DIFFICULTY_GAIN = 0.10  # CoT over answer-only on at least one difficulty split
-COLLAPSE_DROP_MIN = 0.2  # validity must fall at least this much from the first to the last checkpoint
+COLLAPSE_DROP_MIN = 0.2  # validity must fall at least this much from its peak to the last checkpoint
 COLLAPSE_LAST_MAX = 0.2  # ... and end at most here
 
 ID_SPLITS = {"sokoban": "sokoban/id", "points": "points/id"}
@@ -207,19 +207,26 @@ def _diverse_cot(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
 
 
 def _collapse(task: str, runs: dict[str, list[RunEntry]]) -> Check:
+    """Validity from its peak before the last checkpoint to the last one.
+
+    The peak, not the first point: a small pretrained model may not follow the answer format at all
+    before SFT (validity 0 at the start), so validity first rises with the format and then collapses.
+    """
     split = COLLAPSE_SPLITS[task]
     series = []
     for entry in runs.get("answer-only", []):
         curves = entry.curves() or {}
         points = [p for p in curves.get("points", []) if split in p.get("splits", {})]
         if len(points) >= 2:
-            first, last = points[0], points[-1]
+            peak = max(points[:-1], key=lambda p: p["splits"][split]["validity"])
+            last = points[-1]
             series.append(
                 (
-                    first["checkpoint"],
-                    first["splits"][split]["validity"],
+                    peak["checkpoint"],
+                    peak["splits"][split]["validity"],
                     last["checkpoint"],
                     last["splits"][split]["validity"],
+                    " → ".join(f"{p['splits'][split]['validity']:.2f}" for p in points),
                 )
             )
     if not series:
@@ -227,17 +234,19 @@ def _collapse(task: str, runs: dict[str, list[RunEntry]]) -> Check:
     first = sum(s[1] for s in series) / len(series)
     last = sum(s[3] for s in series) / len(series)
     where = f"{series[0][0]} → {series[0][2]}" + (f" (mean of {len(series)} seeds)" if len(series) > 1 else "")
-    return _judge(
+    check = _judge(
         task,
         [
             (
                 first - last >= COLLAPSE_DROP_MIN,
-                f"{_short(split)} validity {first:.2f} → {last:.2f}, {where}: "
+                f"{_short(split)} validity peak {first:.2f} → last {last:.2f}, {where}: "
                 f"drop {first - last:.2f} ≥ {COLLAPSE_DROP_MIN:.2f}",
             ),
             (last <= COLLAPSE_LAST_MAX, f"last {last:.2f} ≤ {COLLAPSE_LAST_MAX:.2f}"),
         ],
     )
+    check.details = [f"curve: {series[0][4]}", *check.details]
+    return check
 
 
 TITLES = {
