@@ -60,11 +60,16 @@ def build_tiny_model(preset: str, tokenizer: PreTrainedTokenizerBase, seed: int,
     """A randomly initialised Llama for ``preset``; the same seed gives the same weights.
 
     The global torch RNG is forked, so building a model does not disturb anyone else's random stream.
+    The output head starts as a copy of the input embeddings (then trains separately): with untied
+    embeddings learned from scratch, every word's output row must otherwise be aligned with its input row
+    one by one before the model can copy a declared word, which delays the look-up.
     """
     config = tiny_config(preset, tokenizer, **overrides)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LlamaForCausalLM(config)
+    with torch.no_grad():  # untied, but starting equal: copying a token is then one shared map to learn
+        model.lm_head.weight.copy_(model.model.embed_tokens.weight)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
