@@ -72,7 +72,8 @@ def test_generation_stops_at_a_stop_token(peaky_model, tokenizer, chats):
     backend = HFBackend(peaky_model, tokenizer)
     free = backend.complete(chats[:1], GREEDY)[0]
     assert free.finish_reason == "length" and free.completion_tokens == GREEDY.max_new_tokens
-    first_token = tokenizer.encode(free.text, add_special_tokens=False)[0]
+    prompt = tokenizer.apply_chat_template(chats[0], add_generation_prompt=True, tokenize=True, return_dict=False)
+    first_token = int(peaky_model(torch.tensor([prompt])).logits[0, -1].argmax())  # greedy's first pick
     backend.stop_ids = [*backend.stop_ids, first_token]  # pretend that token ends the turn
     stopped = backend.complete(chats[:1], GREEDY)[0]
     assert (stopped.text, stopped.finish_reason, stopped.completion_tokens) == ("", "stop", 1)

@@ -38,15 +38,16 @@ class RowSampler(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         step = input_ids.shape[1] - self.prompt_len
         probs = torch.softmax(scores.float() / self.temperature, dim=-1)
-        sorted_probs, order = probs.sort(dim=-1, descending=True)
         if self.top_p < 1.0:
-            # keep the smallest prefix whose mass reaches top_p (the first token is always kept)
-            mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
-            sorted_probs = sorted_probs * (mass_before < self.top_p)
-        cdf = sorted_probs.cumsum(dim=-1)
+            # keep the smallest prefix (by probability) whose mass reaches top_p; the first is always kept
+            sorted_probs, order = probs.sort(dim=-1, descending=True)
+            keep_sorted = (sorted_probs.cumsum(dim=-1) - sorted_probs) < self.top_p
+            probs = probs * torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
+        # the draw walks the vocabulary in id order, not by probability: two near-equal probabilities
+        # whose order flips with float noise (padding, batch shape) would otherwise move whole intervals
+        cdf = probs.cumsum(dim=-1)
         u = self.uniforms[:, step].to(device=cdf.device, dtype=cdf.dtype).unsqueeze(-1)
-        pos = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).clamp_(max=cdf.shape[-1] - 1)
-        chosen = order.gather(-1, pos)
+        chosen = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).clamp_(max=cdf.shape[-1] - 1)
         out = torch.full_like(scores, float("-inf"))
         return out.scatter_(-1, chosen, 0.0)
 
