@@ -77,3 +77,18 @@ def test_lora_sft_on_smollm2_runs_and_saves(tmp_path):
     assert read_model_info(result.final_dir)["template"] == "study"
     model, tokenizer = load_model(str(result.final_dir), device="cpu")
     assert model.config.model_type == "llama" and tokenizer.chat_template
+
+
+def test_a_lora_checkpoint_loads_as_its_base_with_the_adapter_merged(small_data, tmp_path, tiny_tokenizer):
+    """Sweeps evaluate mid-training LoRA checkpoints, which hold only adapter weights."""
+    from sftgen.models.loading import load_model
+    from sftgen.models.tiny import build_tiny_model
+
+    base = tmp_path / "base"
+    build_tiny_model("tiny", tiny_tokenizer, seed=0).save_pretrained(base)
+    tiny_tokenizer.save_pretrained(base)
+    result = train(lora_run(small_data, tmp_path / "run", model=str(base)))
+    checkpoint, _ = load_model(str(tmp_path / "run" / "checkpoint-3"), device="cpu")
+    final, _ = load_model(str(result.final_dir), device="cpu")
+    for (name, weight), (_, expected) in zip(checkpoint.state_dict().items(), final.state_dict().items(), strict=True):
+        torch.testing.assert_close(weight, expected, rtol=1e-5, atol=1e-6, msg=name)

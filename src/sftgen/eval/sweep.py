@@ -35,7 +35,8 @@ class Checkpoint:
 
 
 def _is_model_dir(path: Path) -> bool:
-    return (path / "config.json").is_file()
+    """A full model, or a LoRA checkpoint (``load_model`` merges it into its base)."""
+    return (path / "config.json").is_file() or (path / "adapter_config.json").is_file()
 
 
 def _final_step(folder: Path) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,32 @@ def _looks_like_hub_name(name: str) -> bool:
     return len(parts) == 2 and all(parts) and not name.startswith((".", "~"))
 
 
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def is_adapter_dir(path: Path) -> bool:
+    """A LoRA checkpoint: adapter weights only, no model config."""
+    return (path / ADAPTER_CONFIG).is_file() and not (path / "config.json").is_file()
+
+
+def _load_adapter(path: Path, device: str, dtype: str | None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The base model with a LoRA checkpoint merged in, so mid-training LoRA checkpoints evaluate like any model.
+
+    The base comes from ``sftgen_model.json`` (it names presets such as ``smollm2-135m`` whose files PEFT
+    cannot reload by path), else from the adapter's own ``base_model_name_or_path``.
+    """
+    from peft import PeftModel
+
+    info = path / "sftgen_model.json"
+    base = json.loads(info.read_text(encoding="utf-8")).get("base_model") if info.is_file() else None
+    base = base or json.loads((path / ADAPTER_CONFIG).read_text(encoding="utf-8"))["base_model_name_or_path"]
+    model, tokenizer = load_model(base, device=device, dtype=dtype)
+    merged = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+    if (path / "tokenizer_config.json").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    return prepare_for_generation(merged, tokenizer)
+
+
 def load_model(
     name_or_path: str, *, device: str | None = None, dtype: str | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -101,6 +128,8 @@ def load_model(
     device = device or default_device()
     torch_dtype = resolve_dtype(dtype, device)
     path = Path(name_or_path).expanduser()
+    if is_adapter_dir(path):
+        return _load_adapter(path, device, dtype)
     if path.is_dir():
         model, tokenizer = _from_pretrained(str(path), device, torch_dtype, local_files_only=True)
     elif name_or_path in PACKAGED_PRESETS:
