@@ -85,13 +85,19 @@ def test_resume_after_an_injected_failure_gives_identical_metrics(
     recipe = load_recipe("smoke")
     real_run_jobs = runner.run_jobs
 
-    def crash_after_first(jobs, parallel, log, logs_dir):
-        real_run_jobs(jobs[:1], 1, log, logs_dir)
+    def crash_after_first(jobs, parallel, log, logs_dir, on_done=None):
+        real_run_jobs(jobs[:1], 1, log, logs_dir, on_done=on_done)
         raise RuntimeError("injected failure")
 
     monkeypatch.setattr(runner, "run_jobs", crash_after_first)
     with pytest.raises(RuntimeError, match="injected"):
         runner.reproduce(recipe, out, log=lambda _: None)
+    partial = json.loads((out / "results.json").read_text(encoding="utf-8"))  # written after the first job
+    assert (len(partial["runs"]), partial["jobs_planned"], partial["complete"]) == (1, 4, False)
+    from sftgen.report import build_report
+
+    build_report([out])
+    assert "1 of 4 (run not finished)" in (out / "report.md").read_text(encoding="utf-8")
     monkeypatch.setattr(runner, "run_jobs", real_run_jobs)
     with pytest.raises(FileExistsError):
         runner.reproduce(recipe, out, log=lambda _: None)  # an existing run needs --resume

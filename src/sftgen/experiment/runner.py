@@ -158,8 +158,17 @@ def _base(recipe: Recipe, out: Path, log: Log) -> dict[str, Any] | None:
     }
 
 
-def run_jobs(jobs: list[Job], parallel: int, log: Log, logs_dir: Path) -> list[dict[str, Any]]:
-    """Run jobs ``parallel`` at a time in fresh processes; a failed job fails the run after the others end."""
+def run_jobs(
+    jobs: list[Job],
+    parallel: int,
+    log: Log,
+    logs_dir: Path,
+    on_done: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run jobs ``parallel`` at a time in fresh processes; a failed job fails the run after the others end.
+
+    ``on_done(finished)`` is called after each job with every finished job's result, in plan order.
+    """
     results: dict[str, dict[str, Any]] = {}
     errors = []
     context = multiprocessing.get_context("spawn")
@@ -181,6 +190,9 @@ def run_jobs(jobs: list[Job], parallel: int, log: Log, logs_dir: Path) -> list[d
                 except Exception as err:
                     errors.append(f"{job.label}: {type(err).__name__}: {err}")
                     log(f"job {job.label}: FAILED ({err})")
+                    continue
+                if on_done is not None:
+                    on_done([results[j.label] for j in jobs if j.label in results])
     if errors:
         raise RuntimeError("some jobs failed (rerun with --resume to continue):\n" + "\n".join(errors))
     return [results[job.label] for job in jobs]
@@ -196,16 +208,24 @@ def reproduce(recipe: Recipe, out: str | Path, resume: bool = False, report: boo
     model = base["dir"] if base else recipe.model
     data = build_data(recipe, out, log)
     replay = base["replay_data"] if base else None
-    runs = run_jobs(plan_jobs(recipe, out, data, model, replay), recipe.parallel, log, out / "logs")
-    results = {
-        "recipe": recipe.to_dict(),
-        "model": recipe.model,
-        "template": recipe.template,
-        "base": base,
-        "runs": runs,
-        "wall_seconds": round(time.perf_counter() - start, 1),
-    }
-    atomic_write_json(out / "results.json", results)
+    jobs = plan_jobs(recipe, out, data, model, replay)
+
+    def write_results(runs: list[dict[str, Any]]) -> dict[str, Any]:
+        """results.json after every job: a long run can be reported (``sftgen report``) before it ends."""
+        results = {
+            "recipe": recipe.to_dict(),
+            "model": recipe.model,
+            "template": recipe.template,
+            "base": base,
+            "runs": runs,
+            "jobs_planned": len(jobs),
+            "complete": len(runs) == len(jobs),
+            "wall_seconds": round(time.perf_counter() - start, 1),
+        }
+        atomic_write_json(out / "results.json", results)
+        return results
+
+    results = write_results(run_jobs(jobs, recipe.parallel, log, out / "logs", on_done=write_results))
     if report:
         from sftgen.report import build_report
 

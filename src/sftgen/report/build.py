@@ -62,7 +62,7 @@ class ReportData:
                     "template": str(s.results.get("template", "–")),
                     "wall": fmt_seconds(s.results.get("wall_seconds")),
                     "choice": ", ".join(rules),
-                    "runs": str(len(s.runs)),
+                    "runs": _runs_cell(len(s.runs), s.results),
                     "seeds": ", ".join(str(x) for x in sorted({r.seed for r in s.runs})) or "–",
                 }
             )
@@ -144,3 +144,11 @@ def build_report(
     return Report(
         out_dir, out_dir / "report.md", out_dir / "report.html", out_dir / "report.json", paths, data.findings
     )
+
+
+def _runs_cell(finished: int, results: dict[str, Any]) -> str:
+    """How many runs the folder holds, and how many were planned when the run has not finished."""
+    planned = results.get("jobs_planned")
+    if results.get("complete", True) or planned is None:
+        return str(finished)
+    return f"{finished} of {planned} (run not finished)"
