@@ -36,7 +36,9 @@ class Checkpoint:
 
 def _is_model_dir(path: Path) -> bool:
     """A full model, or a LoRA checkpoint (``load_model`` merges it into its base)."""
-    return (path / "config.json").is_file() or (path / "adapter_config.json").is_file()
+    from sftgen.models.loading import is_adapter_dir  # lazy: ``import sftgen.eval`` stays free of torch
+
+    return (path / "config.json").is_file() or is_adapter_dir(path)
 
 
 def _final_step(folder: Path) -> int | None:
