@@ -6,6 +6,7 @@ import pytest
 from datasets import Dataset
 
 from sftgen.models.tiny import build_tiny_model
+from sftgen.train.sft import checkpointing_kwargs
 
 trl = pytest.importorskip("trl")
 
@@ -26,7 +27,7 @@ def test_sft_trainer_labels_only_the_assistant_answer(tmp_path, tokenizer, sokob
         assistant_only_loss=True,
         max_steps=1,
         per_device_train_batch_size=2,
-        activation_checkpointing=False,  # transformers 5 name; TRL defaults it to True
+        **checkpointing_kwargs(trl.SFTConfig, False),  # TRL defaults it to True
         bf16=False,
         use_cpu=True,
         report_to=[],

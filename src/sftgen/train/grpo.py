@@ -57,6 +57,7 @@ from sftgen.train.sft import (
     RunResult,
     _save_final,
     _warn_on_changed_settings,
+    checkpointing_kwargs,
     device_settings,
     finish_run,
 )
@@ -178,8 +179,7 @@ def grpo_args(config: GRPORunConfig, bf16: bool, use_cuda: bool, world_size: int
         log_completions=config.log_completions,
         bf16=bf16,
         fp16=False,
-        gradient_checkpointing=config.gradient_checkpointing,  # TRL defaults it to True: pure slowdown on CPU
-        activation_checkpointing=config.gradient_checkpointing,
+        **checkpointing_kwargs(GRPOConfig, config.gradient_checkpointing),  # TRL defaults it to True: slow on CPU
         use_vllm=config.use_vllm,
         vllm_mode=config.vllm_mode,
         vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,

@@ -142,6 +142,18 @@ def _use_cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def checkpointing_kwargs(args_class: type, enabled: bool) -> dict[str, bool]:
+    """Activation checkpointing on or off for a TRL config class, under every name it accepts.
+
+    transformers renamed ``gradient_checkpointing`` to ``activation_checkpointing`` (the old name stays as an
+    alias) after 5.17; passing the new name to an older 5.x fails with "unexpected keyword argument".
+    """
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(args_class)}
+    return {name: enabled for name in ("gradient_checkpointing", "activation_checkpointing") if name in names}
+
+
 def sft_args(config: SFTRunConfig, bf16: bool, use_cuda: bool) -> Any:
     """TRL ``SFTConfig`` from our config; CPU-hostile TRL defaults (gradient checkpointing, bf16) set explicitly."""
     from trl import SFTConfig
@@ -172,9 +184,8 @@ def sft_args(config: SFTRunConfig, bf16: bool, use_cuda: bool) -> Any:
         report_to=config.report_to,
         bf16=bf16,
         fp16=False,
-        # TRL defaults this to True (pure slowdown on CPU); transformers 5 renamed it activation_checkpointing
-        gradient_checkpointing=config.gradient_checkpointing,
-        activation_checkpointing=config.gradient_checkpointing,
+        # TRL defaults this to True (pure slowdown on CPU); set explicitly, under both of its names
+        **checkpointing_kwargs(SFTConfig, config.gradient_checkpointing),
         eval_strategy="no",
         completion_only_loss=True,
         assistant_only_loss=False,
