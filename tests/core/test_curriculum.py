@@ -7,8 +7,10 @@ import re
 import pytest
 
 from sftgen.agents import read_board, read_declared_words
-from sftgen.base.curriculum import DELTAS, curriculum_rows, lookup_prompt
+from sftgen.base.curriculum import curriculum_rows, first_moves, lookup_prompt
 from sftgen.base.pretrain import BaseConfig, declared_word_list
+from sftgen.base.probe import lookup_probe, navigate_probe
+from sftgen.models.sampling import Sampling
 from sftgen.tasks.sokoban import ACTIONS
 from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
 from sftgen.vocabulary import forced_tokens
@@ -31,15 +33,13 @@ def test_same_seed_same_rows_other_seed_other_rows() -> None:
 
 
 def test_lookup_answers_are_the_declared_words_for_every_query() -> None:
-    counts = set()
-    for row in rows(100, mix={"lookup": 1.0}, lookup_queries=4, vary_queries=True):
-        prompt = text(row, "prompt")
-        declared = read_declared_words(prompt).words
-        asked = re.search(r"^query:(.*)$", prompt, re.MULTILINE).group(1).split(",")
-        counts.add(len(asked))
-        assert ANSWER.findall(text(row, "completion")) == [declared[ACTIONS.index(a)] for a in asked]
-    assert counts == {1, 2, 3, 4}  # single questions too: the tasks answer once
-    assert {text(row, "completion").count("<answer>") for row in rows(20, mix={"lookup": 1.0}, lookup_queries=4)} == {4}
+    for queries in (1, 4):
+        for row in rows(100, mix={"lookup": 1.0}, lookup_queries=queries):
+            prompt = text(row, "prompt")
+            declared = read_declared_words(prompt).words
+            asked = re.search(r"^query:(.*)$", prompt, re.MULTILINE).group(1).split(",")
+            assert len(asked) == queries
+            assert ANSWER.findall(text(row, "completion")) == [declared[ACTIONS.index(a)] for a in asked]
 
 
 def test_no_row_declares_an_evaluation_mapping() -> None:
@@ -49,16 +49,14 @@ def test_no_row_declares_an_evaluation_mapping() -> None:
         assert len(set(declared)) == 4 and declared not in evaluation
 
 
-def test_navigate_answers_a_first_move_toward_the_goal() -> None:
+def test_navigate_answers_an_optimal_first_move() -> None:
     for row in rows(80, mix={"navigate": 1.0}):
         prompt = text(row, "prompt")
         declared = read_declared_words(prompt).words
-        grid = [line for line in prompt.split("\n") if set(line) <= set("#_PO") and len(line) >= 3]
+        grid = [list(line) for line in prompt.split("\n") if set(line) <= set("#_PO") and len(line) >= 3]
+        cells = {ch: (r, c) for r, line in enumerate(grid) for c, ch in enumerate(line) if ch in "PO"}
         (word,) = ANSWER.findall(text(row, "completion"))
-        direction = ACTIONS[declared.index(word)]
-        ((pr, pc),) = [(r, line.index("P")) for r, line in enumerate(grid) if "P" in line]
-        dr, dc = DELTAS[direction]
-        assert grid[pr + dr][pc + dc] != "#"
+        assert ACTIONS[declared.index(word)] in first_moves(grid, cells["P"], cells["O"])
         with pytest.raises(ValueError):
             read_board(prompt)  # no box: not a Sokoban board, so no Sokoban agent could be fooled by it
 
@@ -80,6 +78,44 @@ def test_base_config_names_bad_sizes_and_skips_empty_stages() -> None:
         BaseConfig(rows=0, lookup_rows=0).validate()
     with pytest.raises(ValueError, match="lookup_queries"):
         BaseConfig(lookup_queries=0).validate()
-    assert [name for name, _, _ in BaseConfig(lookup_rows=0).stages()] == ["mix"]
-    assert [name for name, _, _ in BaseConfig().stages()] == ["lookup", "mix"]
+    assert [stage.name for stage in BaseConfig(lookup_rows=0).stages()] == ["mix"]
+    lookup, mix = BaseConfig().stages()
+    assert (lookup.queries, lookup.stop_loss, mix.queries, mix.stop_loss) == (4, 0.05, 1, None)  # tasks ask once
+    with pytest.raises(ValueError, match="mix_lr"):
+        BaseConfig(mix_lr=0).validate()
     assert BaseConfig(lookup_rows=10).fingerprint() != BaseConfig(lookup_rows=11).fingerprint()
+
+
+class Oracle:
+    """A backend that answers every probe question correctly, or with a fixed text."""
+
+    def __init__(self, fixed: str | None = None) -> None:
+        self.fixed = fixed
+
+    def generate(self, chats: list[list[dict]], sampling: Sampling) -> list[str]:
+        return [self.fixed if self.fixed is not None else self._answer(chat[-1]["content"]) for chat in chats]
+
+    @staticmethod
+    def _answer(prompt: str) -> str:
+        declared = read_declared_words(prompt).words
+        query = re.search(r"^query:(.*)$", prompt, re.MULTILINE)
+        if query:
+            return " ".join(f"<answer> {declared[ACTIONS.index(a)]} </answer>" for a in query.group(1).split(","))
+        grid = [list(line) for line in prompt.split("\n") if set(line) <= set("#_PO") and len(line) >= 3]
+        cells = {ch: (r, c) for r, row in enumerate(grid) for c, ch in enumerate(row) if ch in "PO"}
+        move = first_moves(grid, cells["P"], cells["O"])[0]
+        return f"<answer> {declared[ACTIONS.index(move)]} </answer>"
+
+
+@pytest.mark.parametrize("probe", [lookup_probe, navigate_probe])
+def test_probes_score_an_oracle_one_and_silence_zero(probe) -> None:
+    names = {v.name for v in HELD_OUT_VOCABS} | {"overall"}
+    perfect = probe(Oracle(), n=8)
+    assert set(perfect) == names and all(v == 1.0 for v in perfect.values())
+    assert all(v == 0.0 for v in probe(Oracle(""), n=8).values())
+
+
+def test_navigate_probe_counts_any_optimal_move_but_only_in_the_declared_words() -> None:
+    always_first = navigate_probe(Oracle("<answer> 1 </answer>"), n=40)
+    assert 0.0 < always_first["numerical"] < 1.0  # "1" is Up there: right only where Up is optimal
+    assert always_first["alphabetical"] == 0.0  # "1" is not an alphabetical word

@@ -111,6 +111,7 @@ def make_run(
             "dir": str(root / "base-model"),
             "eval_dir": "eval/base",
             "lookup_probe": {"numerical": 0.98, "alphabetical": 0.9, "overall": 0.94},
+            "navigate_probe": {"numerical": 0.71, "alphabetical": 0.69, "overall": 0.7},
         }
     atomic_write_json(root / "results.json", results)
     return root

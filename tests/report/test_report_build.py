@@ -73,6 +73,7 @@ def test_header_base_checkpoints_and_differences(built, run_dirs) -> None:
     markdown = built.markdown.read_text(encoding="utf-8")
     assert "| tiny | quick (epochs=2, n_train=100) | tiny | compact | 13 min 32 s | validation | 8 | 0, 1 |" in markdown
     assert "### Base model — tiny" in markdown and "| 0.90 | 0.98 | 0.94 |" in markdown
+    assert "Navigation probe" in markdown and "| 0.69 | 0.71 | 0.70 |" in markdown
     assert "| sokoban/id | 4 |" in _section(markdown, "## Base model")
     assert "| checkpoint-2 | validation | checkpoint-1 | differs |" in markdown
     differences = _section(markdown, "## Differences from the study")

@@ -48,18 +48,14 @@ def _answers(items: Sequence[str]) -> str:
     return " ".join(f"<answer> {item} </answer>" for item in items)
 
 
-def lookup_example(
-    rng: np.random.Generator, words: Sequence[str], queries: int = 1, vary: bool = False
-) -> tuple[str, str]:
-    """``queries`` questions, or 1..``queries`` with ``vary``: several per row train the look-up densely,
-    and a varying count teaches answering once per question (a base trained on four answers four times)."""
+def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 1) -> tuple[str, str]:
+    """``queries`` questions about one declared map: several per row train the look-up densely."""
     declared = _declared_words(rng, words)
-    count = int(rng.integers(1, queries + 1)) if vary else queries
-    asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=count)]
+    asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=queries)]
     return lookup_prompt(declared, asked), _answers([declared[ACTIONS.index(a)] for a in asked])
 
 
-def _first_moves(grid: list[list[str]], start: tuple[int, int], goal: tuple[int, int]) -> list[str]:
+def first_moves(grid: list[list[str]], start: tuple[int, int], goal: tuple[int, int]) -> list[str]:
     """Every first move on some shortest path from start to goal (BFS distances from the goal)."""
     dist = {goal: 0}
     queue = deque([goal])
@@ -75,8 +71,8 @@ def _first_moves(grid: list[list[str]], start: tuple[int, int], goal: tuple[int,
     return [a for a, (dr, dc) in DELTAS.items() if dist.get((start[0] + dr, start[1] + dc), -1) == dist[start] - 1]
 
 
-def navigate_example(rng: np.random.Generator, words: Sequence[str]) -> tuple[str, str] | None:
-    """A box-free grid with a player and a goal; None when the draw has no path (the caller redraws)."""
+def navigate_case(rng: np.random.Generator, declared: Sequence[str]) -> tuple[str, list[str]] | None:
+    """A box-free grid with a player and a goal, and every optimal first move; None when the draw has no path."""
     height, width = (int(v) for v in rng.integers(5, 9, size=2))
     grid = [["#" if r in (0, height - 1) or c in (0, width - 1) else "_" for c in range(width)] for r in range(height)]
     interior = [(r, c) for r in range(1, height - 1) for c in range(1, width - 1)]
@@ -84,12 +80,20 @@ def navigate_example(rng: np.random.Generator, words: Sequence[str]) -> tuple[st
     start, goal = interior[int(order[0])], interior[int(order[1])]
     for i in order[2 : 2 + int(rng.integers(0, len(interior) // 3 + 1))]:
         grid[interior[int(i)][0]][interior[int(i)][1]] = "#"
-    moves = _first_moves(grid, start, goal)
+    moves = first_moves(grid, start, goal)
     if not moves:
         return None
     grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "P", "O"
+    return "\n".join(["navigate", compact_actions(declared), *compact_board(grid), compact_format("answer")]), moves
+
+
+def navigate_example(rng: np.random.Generator, words: Sequence[str]) -> tuple[str, str] | None:
+    """A navigation question answered with the declared word of its first optimal move (None: redraw)."""
     declared = _declared_words(rng, words)
-    prompt = "\n".join(["navigate", compact_actions(declared), *compact_board(grid), compact_format("answer")])
+    case = navigate_case(rng, declared)
+    if case is None:
+        return None
+    prompt, moves = case
     return prompt, _answers([declared[ACTIONS.index(moves[0])]])
 
 
@@ -119,13 +123,11 @@ def curriculum_rows(
     tokens: Sequence[str],
     mix: dict[str, float] | None = None,
     lookup_queries: int = 1,
-    vary_queries: bool = False,
 ) -> Iterator[dict]:
     """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task.
 
-    ``lookup_queries`` > 1 asks that many questions per look-up row (1..that many with ``vary_queries``):
-    denser supervision of the same circuit, which forms far sooner than with one query per sequence
-    (docs/cpu-notes.md).
+    ``lookup_queries`` > 1 asks that many questions per look-up row: denser supervision of the same
+    circuit, which forms far sooner than with one query per sequence (docs/cpu-notes.md).
     """
     mix = mix or {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
     unknown = set(mix) - set(KINDS)
@@ -138,7 +140,7 @@ def curriculum_rows(
         attempt += 1
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
         if kind == "lookup":
-            example = lookup_example(rng, words, lookup_queries, vary_queries)
+            example = lookup_example(rng, words, lookup_queries)
         elif kind == "navigate":
             example = navigate_example(rng, words)
         elif kind == "values":

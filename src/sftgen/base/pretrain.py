@@ -26,8 +26,18 @@ from sftgen.seeding import content_hash
 from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
 from sftgen.vocabulary import forced_tokens
 
-CURRICULUM_VERSION = "base-curriculum-v3"
+CURRICULUM_VERSION = "base-curriculum-v4"
 BASE_INFO = "sftgen_base.json"
+
+
+@dataclass(frozen=True)
+class BaseStage:
+    name: str
+    rows: int
+    mix: dict[str, float]
+    queries: int  # look-up questions per row
+    lr: float
+    stop_loss: float | None  # end the stage once the logged training loss is this low
 
 
 @dataclass(frozen=True)
@@ -36,22 +46,22 @@ class BaseConfig:
 
     Two stages: dense look-up alone (``lookup_queries`` questions per row) until its training loss
     reaches ``lookup_stop_loss`` — the circuit forms in a late, seed-dependent phase transition, and the
-    mix's other losses delay it — then the whole mix, look-up kept in it with 1..``lookup_queries``
-    questions, so every token is in distribution without overwriting the look-up (docs/cpu-notes.md).
-    Either stage may be skipped (0 rows).
+    mix's other losses delay it — then the whole mix at the lower ``mix_lr``, its look-up rows asking
+    one question as every task does, so every token is in distribution without overwriting the look-up
+    (docs/cpu-notes.md). Measured: a mix stage at 2e-3 whose look-up rows asked 1..4 questions left the
+    held-out look-up at 0.64; one question per row at 1e-3 gives 1.00. Either stage may be skipped (0 rows).
     """
 
     preset: str = "tiny"
     lookup_rows: int = 96_000  # at most; the stage ends at lookup_stop_loss
     lookup_stop_loss: float = 0.05
-    rows: int = 16_000
+    rows: int = 48_000
     seed: int = 0
-    mix: dict[str, float] = field(
-        default_factory=lambda: {"lookup": 0.5, "navigate": 0.25, "values": 0.1, "copy": 0.15}
-    )
+    mix: dict[str, float] = field(default_factory=lambda: {"lookup": 0.3, "navigate": 0.5, "values": 0.1, "copy": 0.1})
     lookup_queries: int = 4
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3
+    mix_lr: float = 1e-3
     scheduler: str = "constant"  # the look-up circuit forms in a late phase transition: keep the rate up
     batch_size: int = 32
     epochs: float = 1.0
@@ -60,17 +70,20 @@ class BaseConfig:
     def validate(self) -> None:
         if self.rows < 0 or self.lookup_rows < 0 or self.rows + self.lookup_rows < 1:
             raise ValueError(f"rows, lookup_rows: both ≥ 0 and not both 0, got {self.rows}, {self.lookup_rows}")
-        if self.lr <= 0 or self.batch_size < 1 or self.epochs <= 0:
-            raise ValueError("lr, batch_size and epochs must be positive")
+        if self.lr <= 0 or self.mix_lr <= 0 or self.batch_size < 1 or self.epochs <= 0:
+            raise ValueError("lr, mix_lr, batch_size and epochs must be positive")
         if self.lookup_stop_loss < 0:
             raise ValueError(f"lookup_stop_loss must be ≥ 0, got {self.lookup_stop_loss}")
         if self.symbol_weight < 1 or self.lookup_queries < 1:
             raise ValueError("symbol_weight and lookup_queries must be ≥ 1")
 
-    def stages(self) -> list[tuple[str, int, dict[str, float]]]:
-        """(name, rows, mix) of each stage that has rows."""
-        stages = [("lookup", self.lookup_rows, {"lookup": 1.0}), ("mix", self.rows, self.mix)]
-        return [stage for stage in stages if stage[1] > 0]
+    def stages(self) -> list[BaseStage]:
+        """The stages that have rows, in training order."""
+        stages = [
+            BaseStage("lookup", self.lookup_rows, {"lookup": 1.0}, self.lookup_queries, self.lr, self.lookup_stop_loss),
+            BaseStage("mix", self.rows, self.mix, 1, self.mix_lr, None),
+        ]
+        return [stage for stage in stages if stage.rows > 0]
 
     def fingerprint(self) -> str:
         payload = json.dumps(
@@ -89,20 +102,17 @@ def declared_word_list(symbol_weight: int) -> list[str]:
     return list(diverse_word_pool()) + symbols * symbol_weight
 
 
-def build_curriculum(
-    config: BaseConfig, out: Path, rows: int, mix: dict[str, float], stage: int = 0, vary: bool = True
-) -> dict:
-    """One stage's rows (``vary``: 1..lookup_queries questions per look-up); each stage has its own seeds."""
+def build_curriculum(config: BaseConfig, stage: BaseStage, index: int, out: Path) -> dict:
+    """One stage's rows; each stage has its own seeds."""
     data = curriculum_rows(
-        rows,
-        config.seed * 1000 + stage,
+        stage.rows,
+        config.seed * 1000 + index,
         declared_word_list(config.symbol_weight),
         forced_tokens(),
-        mix,
-        config.lookup_queries,
-        vary_queries=vary,
+        stage.mix,
+        stage.queries,
     )
-    meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", "stage": stage, **asdict(config)}}
+    meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", "stage": index, **asdict(config)}}
     return write_dataset(list(data), out, meta, overwrite=True)
 
 
@@ -123,12 +133,11 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
         return final
     start = time.perf_counter()
     model: str | Path = config.preset
-    for index, (name, rows, mix) in enumerate(config.stages()):
-        run_dir = root / f"stage-{index}-{name}"
-        run = _stage_run(config, model, run_dir, progress, config.lookup_stop_loss if name == "lookup" else None)
+    for index, stage in enumerate(config.stages()):
+        run_dir = root / f"stage-{index}-{stage.name}"
         if not (run_dir / "run" / "run.json").is_file():  # a finished stage is not redone after a crash
-            build_curriculum(config, run_dir / "data", rows, mix, index, vary=name != "lookup")
-            train(run)
+            build_curriculum(config, stage, index, run_dir / "data")
+            train(_stage_run(config, stage, model, run_dir, progress))
         model = run_dir / "run" / "final"
     probe = probe_base(model)
     export(Path(model), final)
@@ -137,7 +146,8 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
         {
             "fingerprint": fingerprint,
             "config": asdict(config),
-            "lookup_probe": probe,
+            "lookup_probe": probe["lookup"],
+            "navigate_probe": probe["navigate"],
             "replay_data": str((run_dir / "data").resolve()),  # the last stage's rows, for SFT replay
             "wall_seconds": time.perf_counter() - start,
         },
@@ -145,7 +155,7 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
     return final
 
 
-def _stage_run(config: BaseConfig, model: str | Path, run_dir: Path, progress: bool, stop: float | None) -> Any:
+def _stage_run(config: BaseConfig, stage: BaseStage, model: str | Path, run_dir: Path, progress: bool) -> Any:
     from sftgen.train import SFTRunConfig
 
     return SFTRunConfig(
@@ -153,7 +163,7 @@ def _stage_run(config: BaseConfig, model: str | Path, run_dir: Path, progress: b
         data=[str(run_dir / "data")],
         out=str(run_dir / "run"),
         template="compact",
-        lr=config.lr,
+        lr=stage.lr,
         scheduler=config.scheduler,
         batch_size=config.batch_size,
         epochs=config.epochs,
@@ -163,7 +173,7 @@ def _stage_run(config: BaseConfig, model: str | Path, run_dir: Path, progress: b
         save_steps=500,
         save_total_limit=1,
         logging_steps=50,
-        stop_at_loss=stop,
+        stop_at_loss=stage.stop_loss,
         progress=progress,
     )
 
@@ -178,10 +188,11 @@ def export(source: Path, target: Path) -> None:
         shutil.copytree(source, tmp, dirs_exist_ok=True)
 
 
-def probe_base(model_dir: str | Path) -> dict[str, float]:
-    from sftgen.base.probe import lookup_probe
+def probe_base(model_dir: str | Path) -> dict[str, dict[str, float]]:
+    from sftgen.base.probe import lookup_probe, navigate_probe
     from sftgen.models import load_model
     from sftgen.models.hf_backend import HFBackend
 
     model, tokenizer = load_model(str(model_dir))
-    return lookup_probe(HFBackend(model, tokenizer))
+    backend = HFBackend(model, tokenizer)
+    return {"lookup": lookup_probe(backend), "navigate": navigate_probe(backend)}

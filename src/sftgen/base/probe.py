@@ -1,15 +1,17 @@
 """Zero-shot checks of a base model: does it read a declared mapping it never saw?
 
-The look-up probe declares each held-out evaluation vocabulary *in its exact evaluation order*
-(1/2/3/4, A/B/C/D, */&/1/M, North/..., emoji), which the curriculum never declares, and scores the
-fraction of queries answered with the declared word.
+Both probes declare each held-out evaluation vocabulary *in its exact evaluation order* (1/2/3/4,
+A/B/C/D, */&/1/M, North/..., emoji), which the curriculum never declares. The look-up probe scores
+queries answered with the declared word; the navigation probe scores first moves that are optimal
+*and* written in the declared word: the composite skill (a computed direction, then its declared
+word) that SFT on Sokoban builds on.
 """
 
 from __future__ import annotations
 
 import re
 
-from sftgen.base.curriculum import lookup_prompt
+from sftgen.base.curriculum import lookup_prompt, navigate_case
 from sftgen.models.sampling import Backend, Sampling
 from sftgen.seeding import rng_for
 from sftgen.tasks.sokoban import ACTIONS
@@ -20,7 +22,9 @@ _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 
 def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 1) -> dict[str, float]:
     """Accuracy per held-out vocabulary and overall, greedy."""
-    chats, expected, names = [], [], []
+    chats: list[list[dict]] = []
+    expected: list[list[str]] = []
+    names: list[str] = []
     for vocab in HELD_OUT_VOCABS:
         for i in range(n):
             rng = rng_for("sftgen-base-probe", seed, vocab.name, i)
@@ -34,6 +38,35 @@ def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 1)
         got = [normalize_word(m) for m in _ANSWER.findall(text)]
         hits = sum(g == normalize_word(w) for g, w in zip(got, want, strict=False))
         scores.setdefault(name, []).append(hits / len(want))
+    return _summary(scores)
+
+
+def navigate_probe(backend: Backend, n: int = 50, seed: int = 0) -> dict[str, float]:
+    """Fraction of box-free grids whose first answer is the declared word of an optimal move, greedy."""
+    chats: list[list[dict]] = []
+    allowed: list[set[str]] = []
+    names: list[str] = []
+    for vocab in HELD_OUT_VOCABS:
+        made = attempt = 0
+        while made < n:
+            case = navigate_case(rng_for("sftgen-base-navigate-probe", seed, vocab.name, attempt), vocab.words)
+            attempt += 1
+            if case is None:
+                continue
+            prompt, moves = case
+            chats.append([{"role": "user", "content": prompt}])
+            allowed.append({normalize_word(vocab.word_for(m)) for m in moves})
+            names.append(vocab.name)
+            made += 1
+    texts = backend.generate(chats, Sampling(greedy=True, max_new_tokens=24))
+    scores: dict[str, list[float]] = {}
+    for name, text, ok in zip(names, texts, allowed, strict=True):
+        got = _ANSWER.findall(text)
+        scores.setdefault(name, []).append(float(bool(got) and normalize_word(got[0]) in ok))
+    return _summary(scores)
+
+
+def _summary(scores: dict[str, list[float]]) -> dict[str, float]:
     result = {name: sum(v) / len(v) for name, v in scores.items()}
     result["overall"] = sum(result.values()) / len(result)
     return result

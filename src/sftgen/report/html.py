@@ -149,9 +149,8 @@ def _base(data: ReportData) -> str:
         parts.append(
             f"<h3>Base model — {escape(source.label)}</h3><p class='muted'>{escape(str(base.get('dir', '–')))}</p>"
         )
-        probe = base.get("lookup_probe") or {}
-        if probe:
-            parts.append("<p>Look-up probe (declared held-out vocabularies, greedy):</p>")
+        for title, probe in source.base_probes():
+            parts.append(f"<p>{escape(title)}:</p>")
             parts.append(_table(list(probe), [[fmt(v) for v in probe.values()]]))
         metrics = source.base_metrics()
         if metrics:

@@ -97,10 +97,8 @@ def base_section(data: ReportData) -> list[str]:
         if base is None:
             continue
         lines += [f"### Base model — {source.label}", "", f"Folder: `{base.get('dir', '–')}`", ""]
-        probe = base.get("lookup_probe") or {}
-        if probe:
-            lines += ["Look-up probe (declared held-out vocabularies, greedy):", ""]
-            lines += [*_table(list(probe), [[fmt(v) for v in probe.values()]]), ""]
+        for title, probe in source.base_probes():
+            lines += [f"{title}:", "", *_table(list(probe), [[fmt(v) for v in probe.values()]]), ""]
         metrics = source.base_metrics()
         if metrics:
             rows = [

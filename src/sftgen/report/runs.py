@@ -19,6 +19,10 @@ from sftgen.io import read_json
 
 RESULTS_FILE = "results.json"
 CURVES_FILE = "curves.json"
+BASE_PROBES = {
+    "lookup_probe": "Look-up probe (the declared word of a queried direction; held-out vocabularies, greedy)",
+    "navigate_probe": "Navigation probe (the declared word of an optimal move, box-free grids; held-out vocabularies)",
+}
 
 
 def resolve_path(run_dir: Path, value: str | None) -> Path | None:
@@ -105,6 +109,11 @@ class Source:
     def base(self) -> dict[str, Any] | None:
         base = self.results.get("base")
         return base if isinstance(base, dict) else None
+
+    def base_probes(self) -> list[tuple[str, dict[str, float]]]:
+        """(title, scores per held-out vocabulary) of each zero-shot probe the base recorded."""
+        base = self.base or {}
+        return [(title, base[key]) for key, title in BASE_PROBES.items() if isinstance(base.get(key), dict)]
 
     def base_metrics(self) -> dict[str, Any] | None:
         """The base model's zero-shot ``metrics.json`` (None when there is no base section or no file)."""
