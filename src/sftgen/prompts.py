@@ -98,6 +98,12 @@ def compact_field(name: str, items: Sequence[str], sep: str = ",") -> str:
     return f"{name}:" + sep.join(items)
 
 
+def direction_name(action: str, template: str) -> str:
+    """A direction as the prompt's own mapping line writes it (compact ``up=``, the study's ``is Up``), so a CoT's
+    "up is written as w1" names the very token the look-up copies after."""
+    return action if template == "compact" else action.capitalize()
+
+
 def compact_actions(words: Sequence[str]) -> str:
     """``actions:up=w1,down=w2,left=w3,right=w4``: the direction first, so the look-up copies the next token."""
     return compact_field("actions", [f"{a}={w}" for a, w in zip(ACTIONS, words, strict=True)])

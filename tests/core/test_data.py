@@ -299,6 +299,17 @@ def test_sokoban_cot_rows(built, cot: str, plain: str) -> None:
         assert m[11] == p_text
 
 
+def test_compact_cot_names_directions_as_its_actions_line(tmp_path: Path) -> None:
+    """The look-up sentence names the very token the prompt declares the word after (``left=fox``)."""
+    build_dataset(BuildConfig("diverse-cot", "sokoban", 3, SEED, template="compact"), tmp_path / "d", progress=False)
+    for row in _rows(tmp_path / "d"):
+        name, word = re.search(
+            r"Next move: (\S+), because .*\. (\S+) is written as (\S+)\.", row["completion"][0]["content"]
+        ).group(1, 3)
+        actions = re.search(r"^actions:(.*)$", row["prompt"][0]["content"], re.MULTILINE).group(1)
+        assert name == row["action"] and f"{name}={word}" in actions.split(",")
+
+
 # ---------------------------------------------------------------------------------------------- Points rows
 
 

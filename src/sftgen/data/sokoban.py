@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from sftgen.prompts import PromptStyle, sokoban_answer, sokoban_messages
+from sftgen.prompts import PromptStyle, direction_name, sokoban_answer, sokoban_messages
 from sftgen.seeding import derive_seed, rng_for
 from sftgen.splits import sokoban_key
 from sftgen.tasks.sokoban import ACTIONS, Board, Level, SokobanDifficulty, generate_level, optimal_first_actions
@@ -53,11 +54,12 @@ def _cells(positions: Collection[tuple[int, int]]) -> str:
     return " ".join(_cell(p) for p in sorted(positions))
 
 
-def sokoban_reasoning(board: Board, plan: tuple[str, ...], vocab: ActionVocab | None) -> str:
+def sokoban_reasoning(board: Board, plan: tuple[str, ...], vocab: ActionVocab | None, template: str = "study") -> str:
     """Solver CoT: positions, the optimal plan in direction names, why the first move, then its word.
 
-    The plan is written with the canonical direction names the ``where`` line defines, and the last
-    sentence does the look-up explicitly, so the same scaffold works on larger boards and new words.
+    The plan is written with the direction names the prompt's mapping line uses (``where 1 is Up``,
+    ``actions:up=1``), and the last sentence does the look-up explicitly, so the same scaffold works on
+    larger boards and new words.
     """
     first = plan[0]
     result = board.step(first)
@@ -69,12 +71,12 @@ def sokoban_reasoning(board: Board, plan: tuple[str, ...], vocab: ActionVocab | 
             why += ", onto a target"
     else:
         why = f"it walks to {_cell(result.board.player)} to get behind a box"
+    name = partial(direction_name, template=template)
     word = (vocab or BASE).word_for(first)
-    look_up = f"{first.capitalize()} is written as {word}"
     return (
         f"I am at {_cell(board.player)}. Boxes: {_cells(board.boxes)}. Targets: {_cells(board.targets)}. "
-        f"Shortest plan ({len(plan)} moves): {' '.join(a.capitalize() for a in plan)}. "
-        f"Next move: {first.capitalize()}, because {why}. {look_up}."
+        f"Shortest plan ({len(plan)} moves): {' '.join(map(name, plan))}. "
+        f"Next move: {name(first)}, because {why}. {name(first)} is written as {word}."
     )
 
 
@@ -105,7 +107,7 @@ def sokoban_sft_rows(levels: Iterator[TrainingLevel], spec: RowSpec, seed: int) 
         vocab = sample_diverse_vocab(rng) if spec.diverse else BASE
         paraphrase = spec.paraphrases[int(rng.integers(len(spec.paraphrases)))]
         style = PromptStyle(spec.template, paraphrase, response_format)
-        reasoning = sokoban_reasoning(board, item.level.solution[t:], vocab) if spec.cot else None
+        reasoning = sokoban_reasoning(board, item.level.solution[t:], vocab, spec.template) if spec.cot else None
         yield {
             "prompt": sokoban_messages(board, vocab, style),
             "completion": [{"role": "assistant", "content": sokoban_answer(vocab.word_for(action), reasoning)}],
