@@ -32,6 +32,8 @@ BASE_INFO = "sftgen_base.json"
 
 @dataclass(frozen=True)
 class BaseStage:
+    """One training stage of the base: its rows, task mix, look-up questions per row and learning rate."""
+
     name: str
     rows: int
     mix: dict[str, float]
