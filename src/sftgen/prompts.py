@@ -83,7 +83,7 @@ def sokoban_action_section(declared: ActionVocab | None) -> str:
         return ""
     lines = ["Answers:", " | ".join(f"<answer> {w} </answer>" for w in declared.words)]
     if declared.explained:
-        pairs = ", ".join(f"{w} is {a.capitalize()}" for w, a in zip(declared.words, ACTIONS, strict=True))
+        pairs = ", ".join(f"{w} is {direction_name(a, 'study')}" for w, a in zip(declared.words, ACTIONS, strict=True))
         lines.append(f"where {pairs}.")
     return "\n".join(lines)
 
@@ -106,7 +106,8 @@ def direction_name(action: str, template: str) -> str:
 
 def compact_actions(words: Sequence[str]) -> str:
     """``actions:up=w1,down=w2,left=w3,right=w4``: the direction first, so the look-up copies the next token."""
-    return compact_field("actions", [f"{a}={w}" for a, w in zip(ACTIONS, words, strict=True)])
+    pairs = zip(ACTIONS, words, strict=True)
+    return compact_field("actions", [f"{direction_name(a, 'compact')}={w}" for a, w in pairs])
 
 
 def compact_board(rows: Sequence[Sequence[str]]) -> list[str]:
