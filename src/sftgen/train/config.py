@@ -9,6 +9,7 @@ through the same typed loader (``sftgen.train.typed``), so a typo is an error na
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +189,13 @@ class SFTRunConfig(TypedConfig):
             "null = run to the end"
         },
     )
+    freeze: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "regular expressions over parameter names (e.g. 'embed_tokens', 'layers\\.3\\.'); every matching "
+            "parameter keeps its starting value; [] = train everything"
+        },
+    )
     lora: LoraSettings = field(
         default_factory=LoraSettings, metadata={"help": "LoRA settings (lora.enabled: false = full fine-tuning)"}
     )
@@ -229,8 +237,18 @@ class SFTRunConfig(TypedConfig):
             raise ConfigError("stop_at_loss", f"must be >= 0 or null, got {self.stop_at_loss}")
         if self.resume not in RESUME_MODES:
             raise ConfigError("resume", f"must be one of {RESUME_MODES}, got {self.resume!r}")
+        self._validate_freeze()
         self.lora.validate()
         self.proximity.validate()
+
+    def _validate_freeze(self) -> None:
+        for i, pattern in enumerate(self.freeze):
+            if not pattern:
+                raise ConfigError(f"freeze[{i}]", "must be a non-empty regular expression")
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ConfigError(f"freeze[{i}]", f"{pattern!r} is not a regular expression ({err})") from err
 
     def _validate_optimisation(self) -> None:
         validate_optimizer(self)

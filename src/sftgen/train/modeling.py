@@ -113,3 +113,23 @@ def lora_config(config: SFTRunConfig) -> Any:
         target_modules="all-linear" if targets == ["all-linear"] else list(targets),
         task_type="CAUSAL_LM",
     )
+
+
+def freeze_parameters(model: Any, patterns: list[str]) -> int:
+    """Stop gradients to every parameter whose name matches one of ``patterns`` (``re.search``); return how many
+    values were frozen. A pattern that matches nothing is a config error: a silent no-op would train what the
+    user meant to keep."""
+    import re
+
+    named = list(model.named_parameters())
+    frozen = 0
+    for i, pattern in enumerate(patterns):
+        hits = [p for name, p in named if re.search(pattern, name)]
+        if not hits:
+            names = ", ".join(name for name, _ in named[:6])
+            raise ConfigError(f"freeze[{i}]", f"{pattern!r} matches no parameter name (names look like: {names}, ...)")
+        for parameter in hits:
+            if parameter.requires_grad:
+                parameter.requires_grad_(False)
+                frozen += parameter.numel()
+    return frozen

@@ -55,7 +55,7 @@ from sftgen.train.callbacks import (
 )
 from sftgen.train.config import SFTRunConfig
 from sftgen.train.data import DataSource, load_training_dataset, mixed_counts, prompt_family, read_source
-from sftgen.train.modeling import build_model, check_model_name, lora_config
+from sftgen.train.modeling import build_model, check_model_name, freeze_parameters, lora_config
 from sftgen.train.typed import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -294,6 +294,7 @@ def train(config: SFTRunConfig) -> RunResult:
         callbacks=callbacks,
         proximity=config.proximity,
     )
+    freeze_parameters(trainer.model, config.freeze)  # before train(), which builds the optimizer from the rest
     if trainer.is_world_process_zero():
         config.to_yaml(run_dir / "config.yaml")
         if config.is_tiny and plan.resume_from is None:
