@@ -70,3 +70,29 @@ def _summary(scores: dict[str, list[float]]) -> dict[str, float]:
     result = {name: sum(v) / len(v) for name, v in scores.items()}
     result["overall"] = sum(result.values()) / len(result)
     return result
+
+
+def lookup_ablation(model, tokenizer, n: int = 20, seed: int = 0) -> dict[str, float]:
+    """Overall look-up accuracy with one block's output zeroed at a time (``"3.self_attn"`` etc., plus
+    ``"none"``): where the base's look-up circuit lives, so a fine-tune can keep exactly that part (``freeze``)."""
+    from sftgen.models.hf_backend import HFBackend
+
+    backend = HFBackend(model, tokenizer)
+    result = {"none": lookup_probe(backend, n, seed)["overall"]}
+    for index, layer in enumerate(model.model.layers):
+        for part in ("self_attn", "mlp"):
+            handle = getattr(layer, part).register_forward_hook(_zero_output)
+            try:
+                result[f"{index}.{part}"] = lookup_probe(backend, n, seed)["overall"]
+            finally:
+                handle.remove()
+    return result
+
+
+def _zero_output(module, inputs, output):
+    """Forward hook: the block adds nothing to the residual stream (attention returns a tuple)."""
+    import torch
+
+    if isinstance(output, tuple):
+        return (torch.zeros_like(output[0]), *output[1:])
+    return torch.zeros_like(output)
