@@ -79,3 +79,13 @@ def test_base_replay_mixes_the_same_share_into_every_method(tmp_path: Path) -> N
         assert config.data == ["DATA", "REPLAY"] and config.mix_weights == [0.75, 0.25]
     path.write_text(yaml.safe_dump({**RECIPE, "base": {"preset": "tiny"}}))  # base_replay defaults to 0
     assert load_recipe(str(path)).sft_config("diverse", 0, "DATA", "OUT", replay="REPLAY").data == ["DATA"]
+
+
+def test_every_shipped_recipe_loads_and_validates():
+    from sftgen.experiment.recipe import recipes_dir
+
+    shipped = sorted(recipes_dir().glob("*.yaml"))
+    assert len(shipped) >= 6
+    for path in shipped:
+        recipe = load_recipe(str(path))
+        assert recipe.name == path.stem, f"{path.name} calls itself {recipe.name!r}"
