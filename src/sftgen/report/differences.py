@@ -40,7 +40,11 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
      "whatever other splits are listed and on every machine."),
     ("Tiny models read a compact template",
      "Models trained from scratch here see a compact rendering (one token per board cell, the mapping written as "
-     "`up = 1 , …`); pretrained models see the study's text. The run header says which template each run used."),
+     "`actions:up=1,down=2,…`); pretrained models see the study's text. The run header says which template each "
+     "run used."),
+    ("Partial fine-tuning where a recipe asks for it",
+     "The study fine-tunes every weight, as every recipe here does unless its `train.freeze` lists parameters to keep "
+     "(`tiny-frozen`: the tiny base's look-up layers); the run folder's `recipe.yaml` records it."),
     ("Answer matching",
      "Sokoban answers match case-insensitively and ignore the emoji variation selector (`⬆` = `⬆️`)."),
 )  # fmt: skip
