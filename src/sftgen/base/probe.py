@@ -10,6 +10,7 @@ word) that SFT on Sokoban builds on.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sftgen.base.curriculum import lookup_prompt, navigate_case
 from sftgen.models.sampling import Backend, Sampling
@@ -72,7 +73,7 @@ def _summary(scores: dict[str, list[float]]) -> dict[str, float]:
     return result
 
 
-def lookup_ablation(model, tokenizer, n: int = 20, seed: int = 0) -> dict[str, float]:
+def lookup_ablation(model: Any, tokenizer: Any, n: int = 20, seed: int = 0) -> dict[str, float]:
     """Overall look-up accuracy with one block's output zeroed at a time (``"3.self_attn"`` etc., plus
     ``"none"``): where the base's look-up circuit lives, so a fine-tune can keep exactly that part (``freeze``)."""
     from sftgen.models.hf_backend import HFBackend
@@ -89,7 +90,7 @@ def lookup_ablation(model, tokenizer, n: int = 20, seed: int = 0) -> dict[str, f
     return result
 
 
-def _zero_output(module, inputs, output):
+def _zero_output(module: Any, inputs: Any, output: Any) -> Any:
     """Forward hook: the block adds nothing to the residual stream (attention returns a tuple)."""
     import torch
 

@@ -294,7 +294,9 @@ def train(config: SFTRunConfig) -> RunResult:
         callbacks=callbacks,
         proximity=config.proximity,
     )
-    freeze_parameters(trainer.model, config.freeze)  # before train(), which builds the optimizer from the rest
+    if config.freeze:  # before train(), which builds the optimizer from the parameters still trainable
+        frozen = freeze_parameters(trainer.model, config.freeze)
+        logger.info("frozen: %d parameter values match %s", frozen, config.freeze)
     if trainer.is_world_process_zero():
         config.to_yaml(run_dir / "config.yaml")
         if config.is_tiny and plan.resume_from is None:
