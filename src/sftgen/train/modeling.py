@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,6 @@ def freeze_parameters(model: Any, patterns: list[str]) -> int:
     """Stop gradients to every parameter whose name matches one of ``patterns`` (``re.search``); return how many
     values were frozen. A pattern that matches nothing is a config error: a silent no-op would train what the
     user meant to keep."""
-    import re
-
     named = list(model.named_parameters())
     frozen = 0
     for i, pattern in enumerate(patterns):
