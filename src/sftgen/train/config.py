@@ -95,6 +95,23 @@ class ProximitySettings:
 
 
 @dataclass
+class ExpandSettings:
+    """Block expansion (LLaMA Pro, Wu et al. 2024): new decoder blocks inserted after layer ``after``, each a copy of
+    that layer with its attention output and MLP down projections zeroed, so it starts as the identity. Why: a
+    fine-tune gets fresh depth for the new skill while every circuit the model had computes exactly what it did
+    (with ``freeze`` on the old layers, they keep computing it)."""
+
+    blocks: int = field(default=0, metadata={"help": "how many blocks to insert; 0 = no expansion"})
+    after: int = field(default=0, metadata={"help": "index of the existing layer the new blocks follow"})
+
+    def validate(self) -> None:
+        if self.blocks < 0:
+            raise ConfigError("expand.blocks", f"must be >= 0, got {self.blocks}")
+        if self.after < 0:
+            raise ConfigError("expand.after", f"must be a layer index >= 0, got {self.after}")
+
+
+@dataclass
 class SFTRunConfig(TypedConfig):
     """One SFT run: model, data, optimisation, checkpoints, logging. ``validate()`` names the bad field."""
 
@@ -196,6 +213,13 @@ class SFTRunConfig(TypedConfig):
             "parameter keeps its starting value; [] = train everything"
         },
     )
+    expand: ExpandSettings = field(
+        default_factory=ExpandSettings,
+        metadata={
+            "help": "block expansion: insert `blocks` identity-initialised decoder blocks after layer `after` before "
+            "training (layer names after them shift by `blocks`; `freeze` sees the new names)"
+        },
+    )
     lora: LoraSettings = field(
         default_factory=LoraSettings, metadata={"help": "LoRA settings (lora.enabled: false = full fine-tuning)"}
     )
@@ -238,6 +262,9 @@ class SFTRunConfig(TypedConfig):
         if self.resume not in RESUME_MODES:
             raise ConfigError("resume", f"must be one of {RESUME_MODES}, got {self.resume!r}")
         self._validate_freeze()
+        self.expand.validate()
+        if self.expand.blocks and self.lora.enabled:
+            raise ConfigError("expand.blocks", "block expansion trains the new blocks in full; turn lora.enabled off")
         self.lora.validate()
         self.proximity.validate()
 

@@ -26,6 +26,8 @@ def check_model_name(config: SFTRunConfig) -> None:
     name = config.model
     parts = name.split("/")
     hub_like = len(parts) == 2 and all(parts) and not name.startswith((".", "~", "/"))
+    if config.expand.blocks and launched_distributed():
+        raise ConfigError("expand.blocks", "block expansion needs the whole model in one process; run it unlaunched")
     if name in PACKAGED_PRESETS and launched_distributed():
         raise ConfigError("model", f"packaged preset {name!r} is for single-process runs; give a model folder")
     if not (Path(name).expanduser().is_dir() or name in PACKAGED_PRESETS or hub_like):
@@ -73,7 +75,8 @@ def build_model(config: SFTRunConfig, resume_from: Path | None, bf16: bool) -> t
             from sftgen.models.tokenizer import build_tokenizer
 
             tokenizer = build_tokenizer(*tiny_vocabulary())
-        return build_tiny_model(config.model, tokenizer, seed=config.seed), tokenizer, None
+        model = build_tiny_model(config.model, tokenizer, seed=config.seed)
+        return expand_blocks(model, config.expand.after, config.expand.blocks), tokenizer, None
     dtype = config.model_dtype or ("bfloat16" if bf16 else "float32")
     if launched_distributed():
         from transformers import AutoTokenizer
@@ -85,7 +88,48 @@ def build_model(config: SFTRunConfig, resume_from: Path | None, bf16: bool) -> t
     from sftgen.models.loading import load_model
 
     model, tokenizer = load_model(config.model, device="cpu", dtype=dtype)
-    return drop_gguf_marker(model), tokenizer, None
+    return expand_blocks(drop_gguf_marker(model), config.expand.after, config.expand.blocks), tokenizer, None
+
+
+def expand_blocks(model: Any, after: int, blocks: int) -> Any:
+    """Insert ``blocks`` copies of decoder layer ``after`` right behind it, each with its attention output and MLP
+    down projections zeroed: a pre-norm residual block whose two outputs are zero adds nothing, so the expanded
+    model computes what the original did (LLaMA Pro's block expansion). The result is an ordinary checkpoint of
+    the same family with more layers."""
+    if not blocks:
+        return model
+    import copy
+
+    import torch
+
+    layers = getattr(getattr(model, "model", None), "layers", None)
+    if not isinstance(layers, torch.nn.ModuleList) or not all(_has_identity_outputs(layer) for layer in layers):
+        raise ConfigError("expand", "needs a Llama-style decoder (model.layers[i].self_attn.o_proj, mlp.down_proj)")
+    if not 0 <= after < len(layers):
+        raise ConfigError("expand.after", f"must name one of the model's {len(layers)} layers (0..{len(layers) - 1})")
+    fresh = []
+    for _ in range(blocks):
+        block = copy.deepcopy(layers[after])
+        with torch.no_grad():
+            for projection in (block.self_attn.o_proj, block.mlp.down_proj):
+                projection.weight.zero_()
+                if projection.bias is not None:
+                    projection.bias.zero_()
+        fresh.append(block)
+    model.model.layers = torch.nn.ModuleList([*layers[: after + 1], *fresh, *layers[after + 1 :]])
+    for index, layer in enumerate(model.model.layers):  # the KV cache is addressed by layer_idx
+        layer.self_attn.layer_idx = index
+    config = model.config
+    config.num_hidden_layers = len(model.model.layers)
+    if isinstance(getattr(config, "layer_types", None), list):  # e.g. Qwen2's per-layer attention kinds
+        types = config.layer_types
+        config.layer_types = [*types[: after + 1], *[types[after]] * blocks, *types[after + 1 :]]
+    return model
+
+
+def _has_identity_outputs(layer: Any) -> bool:
+    attention, mlp = getattr(layer, "self_attn", None), getattr(layer, "mlp", None)
+    return hasattr(attention, "o_proj") and hasattr(mlp, "down_proj") and hasattr(attention, "layer_idx")
 
 
 def drop_gguf_marker(model: Any) -> Any:
