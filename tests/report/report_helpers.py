@@ -54,6 +54,21 @@ def _train_log(path: Path, steps: int = 20) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _run_record(path: Path, model: str, method: str) -> None:
+    """``run.json`` as the trainers write it (their real config classes): the diverse run freezes and expands."""
+    from sftgen.train.config import SFTRunConfig
+    from sftgen.train.grpo_config import GRPORunConfig
+
+    if method == "grpo":
+        config = GRPORunConfig(model=model, data="d", out=str(path), max_steps=20).to_dict()
+    else:
+        changes: dict[str, Any] = {"freeze": ["lm_head", r"layers\.7\."], "expand": {"blocks": 4, "after": 2}}
+        settings = {"model": model, "data": ["d"], "out": str(path), "max_steps": 20, "lr": 2e-3}
+        config = SFTRunConfig.from_dict({**settings, **(changes if method == "diverse" else {})}).to_dict()
+    record = {"config": config, "model": {"parameters": 2000, "trainable_parameters": 500}, "steps": 20}
+    atomic_write_json(path / "run.json", {**record, "epochs_done": 1.25})
+
+
 def make_run(
     root: Path,
     model: str,
@@ -82,6 +97,7 @@ def make_run(
                 train_rel = Path("train") / task / method / f"seed{seed}"
                 if seed == 0:
                     _train_log(root / train_rel / "log.jsonl")
+                    _run_record(root / train_rel, model, method)
                 runs.append(
                     {
                         "task": task,

@@ -92,6 +92,19 @@ def test_header_base_checkpoints_and_differences(built, run_dirs) -> None:
     assert "exactly correct GP answers" in differences
 
 
+def test_training_settings_come_from_each_run_record(built) -> None:
+    settings = _section(built.markdown.read_text(encoding="utf-8"), "## Training settings")
+    rows = [line for line in settings.splitlines() if line.startswith("| sokoban |")]
+    assert len(rows) == 6  # seed 0 of each Sokoban run of both folders; cot's seed 1 has no run.json: left out
+    diverse = next(r for r in rows if "| diverse |" in r)
+    assert "| 0.002 (cosine) | 8 | 20 | 1.25 |" in diverse and "4 after layer 2" in diverse
+    assert "`lm_head`, `layers\\.7\\.`" in diverse and "500 / 2,000 (25%)" in diverse
+    grpo = next(r for r in rows if "| grpo |" in r)
+    assert "| 1e-06 (constant) | 256 prompts × 8 |" in grpo
+    html = built.html.read_text(encoding="utf-8")
+    assert '<h2 id="settings">Training settings</h2>' in html and "<code>lm_head</code>" in html
+
+
 def test_figures_are_valid_pngs(built) -> None:
     names = {p.name for p in built.figures}
     assert {"overview-sokoban-tiny.png", "overview-points-tiny.png", "curves-tiny-sokoban-answer-only.png"} <= names

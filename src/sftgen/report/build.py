@@ -25,6 +25,7 @@ from sftgen.report.differences import (
 from sftgen.report.figures import FigureFile, curves_figure, overview_figure
 from sftgen.report.findings import Finding, check_findings, thresholds
 from sftgen.report.runs import RunEntry, Source, load_sources
+from sftgen.report.settings import training_rows
 from sftgen.report.tables import TaskTable, build_tables, fmt_seconds
 from sftgen.report.viewer import EPISODES_PER_SPLIT, viewer_data
 
@@ -43,6 +44,7 @@ class ReportData:
     validity: list[dict[str, Any]]
     float_rejections: list[FloatRejections]
     checkpoints: list[dict[str, Any]]
+    training: list[dict[str, str]]
     viewer: dict[str, Any]
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
@@ -76,6 +78,7 @@ class ReportData:
             "findings": [f.to_json() for f in self.findings],
             "tables": [t.to_json() for t in self.tables],
             "checkpoints": self.checkpoints,
+            "training_settings": self.training,
             "validity_vs_study": self.validity,
             "float_rejections": [vars(r) for r in self.float_rejections],
             "differences": [{"title": t, "text": x} for t, x in DIFFERENCES],
@@ -111,6 +114,7 @@ def collect(run_dirs: list[Path], episodes_per_split: int = EPISODES_PER_SPLIT) 
         validity=validity_rows(groups),
         float_rejections=all_float_rejections(groups),
         checkpoints=checkpoint_rows(sources),
+        training=training_rows(sources),
         viewer=viewer_data(groups, episodes_per_split),
     )
 

@@ -23,8 +23,10 @@ from sftgen.report.markdown import (
     TASK_TITLES,
     VALIDITY_HEADER,
     checkpoint_rows,
+    settings_rows,
     validity_rows,
 )
+from sftgen.report.settings import SETTINGS_HEADER
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
 from sftgen.report.tables import (
     CATEGORY_TITLES,
@@ -223,6 +225,7 @@ def render_html(data: ReportData) -> str:
         ],
     )
     checkpoints = _table(CHECKPOINT_HEADER, checkpoint_rows(data))
+    settings = _table(SETTINGS_HEADER, [[_code(c) for c in row] for row in settings_rows(data)], raw=True)
     overview = [f for f in data.figures if f.name.startswith("overview-")]
     curves = [f for f in data.figures if f.name.startswith("curves-")]
     nav = " ".join(
@@ -246,6 +249,7 @@ def render_html(data: ReportData) -> str:
         *(_figure(f) for f in overview),
         f'<h2 id="curves">Training curves</h2>{"".join(_figure(f) for f in curves) or "<p>No curves.</p>"}',
         f'<h2 id="checkpoints">Checkpoints</h2>{checkpoints}',
+        f'<h2 id="settings">Training settings</h2>{settings}' if data.training else "",
         _base(data),
         VIEWER.replace("{per}", str(data.viewer.get("per_split", 0))),
         _differences(data),

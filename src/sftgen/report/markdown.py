@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sftgen.report.aggregate import ordered_items
 from sftgen.report.differences import DIFFERENCES, float_summary
 from sftgen.report.findings import thresholds
+from sftgen.report.settings import SETTINGS_HEADER
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
 from sftgen.report.tables import (
     CATEGORY_TITLES,
@@ -145,6 +146,18 @@ def checkpoints_section(data: ReportData) -> list[str]:
     return ["## Checkpoints", "", *_table(header, rows), ""]
 
 
+def settings_rows(data: ReportData) -> list[list[str]]:
+    """One row per trained run: the settings its ``run.json`` records (both pages use it)."""
+    keys = ("task", "method", "run", "seed", "lr", "batch", "steps", "epochs", "frozen", "expanded", "extras")
+    return [[r[k] for k in (*keys, "parameters")] for r in data.training]
+
+
+def settings_section(data: ReportData) -> list[str]:
+    if not data.training:
+        return []
+    return ["## Training settings", "", *_table(SETTINGS_HEADER, settings_rows(data)), ""]
+
+
 VALIDITY_HEADER = ["run", "split", "validity", "validity_study", "episodes with no valid turn"]
 
 
@@ -193,7 +206,8 @@ def render_markdown(data: ReportData, figures_dir: str = "figures") -> str:
         lines += ["## Success per split", ""] + [f"![{f.caption}]({figures_dir}/{f.name})\n" for f in overview]
     if curves:
         lines += ["## Training curves", ""] + [f"![{f.caption}]({figures_dir}/{f.name})\n" for f in curves]
-    lines += checkpoints_section(data) + base_section(data) + differences_section(data)
+    lines += checkpoints_section(data) + settings_section(data) + base_section(data)
+    lines += differences_section(data)
     runs = len(data.viewer.get("runs", []))
     lines += [
         "## Episodes",
