@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from sftgen.report.aggregate import Cell, Key, method_cells, split_category
 from sftgen.report.runs import RunEntry
@@ -206,6 +207,31 @@ def _diverse_cot(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
     return check
 
 
+class _ValidityCurve(NamedTuple):
+    """One answer-only seed's validity on the collapse split: its peak before the last checkpoint, and the last."""
+
+    peak_checkpoint: str
+    peak: float
+    last_checkpoint: str
+    last: float
+    shown: str  # every point, for the report
+
+
+def _validity_curve(entry: RunEntry, split: str) -> _ValidityCurve | None:
+    points = [p for p in (entry.curves() or {}).get("points", []) if split in p.get("splits", {})]
+    if len(points) < 2:
+        return None
+    peak = max(points[:-1], key=lambda p: p["splits"][split]["validity"])
+    last = points[-1]
+    return _ValidityCurve(
+        peak["checkpoint"],
+        peak["splits"][split]["validity"],
+        last["checkpoint"],
+        last["splits"][split]["validity"],
+        " → ".join(f"{p['splits'][split]['validity']:.2f}" for p in points),
+    )
+
+
 def _collapse(task: str, runs: dict[str, list[RunEntry]]) -> Check:
     """Validity from its peak before the last checkpoint to the last one.
 
@@ -213,27 +239,13 @@ def _collapse(task: str, runs: dict[str, list[RunEntry]]) -> Check:
     before SFT (validity 0 at the start), so validity first rises with the format and then collapses.
     """
     split = COLLAPSE_SPLITS[task]
-    series = []
-    for entry in runs.get("answer-only", []):
-        curves = entry.curves() or {}
-        points = [p for p in curves.get("points", []) if split in p.get("splits", {})]
-        if len(points) >= 2:
-            peak = max(points[:-1], key=lambda p: p["splits"][split]["validity"])
-            last = points[-1]
-            series.append(
-                (
-                    peak["checkpoint"],
-                    peak["splits"][split]["validity"],
-                    last["checkpoint"],
-                    last["splits"][split]["validity"],
-                    " → ".join(f"{p['splits'][split]['validity']:.2f}" for p in points),
-                )
-            )
+    series = [c for entry in runs.get("answer-only", []) if (c := _validity_curve(entry, split)) is not None]
     if not series:
         return _missing(task, f"no answer-only curves with {split} at two or more checkpoints")
-    first = sum(s[1] for s in series) / len(series)
-    last = sum(s[3] for s in series) / len(series)
-    where = f"{series[0][0]} → {series[0][2]}" + (f" (mean of {len(series)} seeds)" if len(series) > 1 else "")
+    first = sum(c.peak for c in series) / len(series)
+    last = sum(c.last for c in series) / len(series)
+    where = f"{series[0].peak_checkpoint} → {series[0].last_checkpoint}"
+    where += f" (mean of {len(series)} seeds)" if len(series) > 1 else ""
     check = _judge(
         task,
         [
@@ -245,7 +257,7 @@ def _collapse(task: str, runs: dict[str, list[RunEntry]]) -> Check:
             (last <= COLLAPSE_LAST_MAX, f"last {last:.2f} ≤ {COLLAPSE_LAST_MAX:.2f}"),
         ],
     )
-    check.details = [f"curve: {series[0][4]}", *check.details]
+    check.details = [f"curve: {series[0].shown}", *check.details]
     return check
 
 
