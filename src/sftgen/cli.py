@@ -371,6 +371,7 @@ def pretrain_base_command(preset: str, out: Path | None, lookup_rows: int | None
     info = read_json(final / BASE_INFO)
     console.print(f"[green]base model[/] {final}")
     console.print(f"look-up probe on held-out mappings: {json.dumps(info['lookup_probe'])}")
+    console.print(f"far look-up probe (a grid between map and query): {json.dumps(info.get('far_lookup_probe'))}")
     console.print(f"navigation probe on held-out mappings: {json.dumps(info.get('navigate_probe'))}")
 
 

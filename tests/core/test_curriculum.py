@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -32,10 +33,19 @@ def test_same_seed_same_rows_other_seed_other_rows() -> None:
     assert rows(60, seed=3) != rows(60, seed=4)
 
 
-def test_lookup_answers_are_the_declared_words_for_every_query() -> None:
+@pytest.mark.parametrize("kind", ["lookup", "lookup-far"])
+def test_lookup_answers_are_the_declared_words_for_every_query(kind: str) -> None:
     for queries in (1, 4):
-        for row in rows(100, mix={"lookup": 1.0}, lookup_queries=queries):
+        for row in rows(100, mix={kind: 1.0}, lookup_queries=queries):
             prompt = text(row, "prompt")
+            lines = prompt.split("\n")
+            between = lines[lines.index(next(x for x in lines if x.startswith("actions:"))) + 1 : -2]
+            if kind == "lookup":
+                assert between == []
+            else:  # a walled grid with a player and a goal between the map and the query
+                assert between[0] == "board:" and 4 <= len(between) - 1 <= 9
+                assert all(set(row) <= set("#_PO") and row[0] == row[-1] == "#" for row in between[1:])
+                assert sum(row.count("P") for row in between[1:]) == sum(row.count("O") for row in between[1:]) == 1
             declared = read_declared_words(prompt).words
             asked = re.search(r"^query:(.*)$", prompt, re.MULTILINE).group(1).split(",")
             assert len(asked) == queries
@@ -71,6 +81,8 @@ def test_every_evaluation_word_is_read_as_an_input() -> None:
 def test_the_probe_asks_in_the_same_layout_as_training() -> None:
     prompt = lookup_prompt(("1", "2", "3", "4"), ["left"])
     assert prompt == "lookup\nactions:up=1,down=2,left=3,right=4\nquery:left\nformat:answer"
+    far = lookup_prompt(("1", "2", "3", "4"), ["left"], ["board:", "####", "#PO#", "####"])
+    assert far == "lookup\nactions:up=1,down=2,left=3,right=4\nboard:\n####\n#PO#\n####\nquery:left\nformat:answer"
 
 
 def test_base_config_names_bad_sizes_and_skips_empty_stages() -> None:
@@ -107,7 +119,7 @@ class Oracle:
         return f"<answer> {declared[ACTIONS.index(move)]} </answer>"
 
 
-@pytest.mark.parametrize("probe", [lookup_probe, navigate_probe])
+@pytest.mark.parametrize("probe", [lookup_probe, functools.partial(lookup_probe, far=True), navigate_probe])
 def test_probes_score_an_oracle_one_and_silence_zero(probe) -> None:
     names = {v.name for v in HELD_OUT_VOCABS} | {"overall"}
     perfect = probe(Oracle(), n=8)

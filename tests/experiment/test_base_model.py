@@ -20,6 +20,6 @@ def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
     other = pretrain_base(BaseConfig(**TINY, seed=1), out=tmp_path / "c", progress=False)
     weights = [(folder / "model.safetensors").read_bytes() for folder in (first, second, other)]
     assert weights[0] == weights[1] and weights[0] != weights[2]
-    for probe in ("lookup_probe", "navigate_probe"):
+    for probe in ("lookup_probe", "far_lookup_probe", "navigate_probe"):
         assert read_json(first / BASE_INFO)[probe] == read_json(second / BASE_INFO)[probe]
     assert [p.name for p in sorted((tmp_path / "a").iterdir())] == ["final", "stage-0-lookup", "stage-1-mix"]

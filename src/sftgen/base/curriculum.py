@@ -5,6 +5,8 @@ question (does SFT *erode* instruction following?) has nothing to erode. This cu
 the ability itself, in the compact template's own layout (``actions:up=w1,...``):
 
 * ``lookup``: a query against a declared direction→word map, answered with the declared word;
+* ``lookup-far``: the same with a grid between the map and the query, as every task's board sits between its
+  declared map and its answer (a look-up learned only next to the map does not work a board away: measured);
 * ``navigate``: reach a goal on a box-free grid, answering the first optimal move in the declared words;
 * ``values``: read declared J/Q/K values and report them, or the sum of a few cards;
 * ``copy``: copy random tokens, so every token of the vocabulary is seen as input and as output.
@@ -25,7 +27,7 @@ from sftgen.seeding import rng_for
 from sftgen.tasks.sokoban import ACTIONS
 from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
 
-KINDS = ("lookup", "navigate", "values", "copy")
+KINDS = ("lookup", "lookup-far", "navigate", "values", "copy")
 DELTAS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 _EVAL_MAPS = {tuple(normalize_word(w) for w in v.words) for v in (BASE, *HELD_OUT_VOCABS)}
 
@@ -39,20 +41,47 @@ def _declared_words(rng: np.random.Generator, words: Sequence[str]) -> tuple[str
             return picks
 
 
-def lookup_prompt(words: Sequence[str], asked: Sequence[str]) -> str:
-    """The look-up question, shared with the zero-shot probe so both read the same layout."""
-    return "\n".join(["lookup", compact_actions(words), compact_field("query", asked), compact_format("answer")])
+def lookup_prompt(words: Sequence[str], asked: Sequence[str], between: Sequence[str] = ()) -> str:
+    """The look-up question, shared with the zero-shot probes so both read the same layout; ``between``: lines
+    (a board) set between the declared map and the query."""
+    lines = ["lookup", compact_actions(words), *between, compact_field("query", asked), compact_format("answer")]
+    return "\n".join(lines)
 
 
 def _answers(items: Sequence[str]) -> str:
     return " ".join(f"<answer> {item} </answer>" for item in items)
 
 
-def lookup_example(rng: np.random.Generator, words: Sequence[str], queries: int = 1) -> tuple[str, str]:
-    """``queries`` questions about one declared map: several per row train the look-up densely."""
+def lookup_example(
+    rng: np.random.Generator, words: Sequence[str], queries: int = 1, far: bool = False
+) -> tuple[str, str]:
+    """``queries`` questions about one declared map: several per row train the look-up densely; ``far`` sets a
+    grid between the map and the questions."""
     declared = _declared_words(rng, words)
+    between = compact_board(filler_grid(rng)) if far else []
     asked = [ACTIONS[int(i)] for i in rng.integers(0, 4, size=queries)]
-    return lookup_prompt(declared, asked), _answers([declared[ACTIONS.index(a)] for a in asked])
+    return lookup_prompt(declared, asked, between), _answers([declared[ACTIONS.index(a)] for a in asked])
+
+
+def filler_grid(rng: np.random.Generator) -> list[list[str]]:
+    """A walled grid of 4-9 rows and columns with a player and a goal: board-shaped text, no question attached."""
+    grid, start, goal = _walled_grid(rng, 4, 10)
+    grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "P", "O"
+    return grid
+
+
+def _walled_grid(
+    rng: np.random.Generator, low: int, high: int
+) -> tuple[list[list[str]], tuple[int, int], tuple[int, int]]:
+    """(grid with outer and a few inner walls, start, goal): sides drawn from ``low..high-1``."""
+    height, width = (int(v) for v in rng.integers(low, high, size=2))
+    grid = [["#" if r in (0, height - 1) or c in (0, width - 1) else "_" for c in range(width)] for r in range(height)]
+    interior = [(r, c) for r in range(1, height - 1) for c in range(1, width - 1)]
+    order = rng.permutation(len(interior))
+    start, goal = interior[int(order[0])], interior[int(order[1])]
+    for i in order[2 : 2 + int(rng.integers(0, len(interior) // 3 + 1))]:
+        grid[interior[int(i)][0]][interior[int(i)][1]] = "#"
+    return grid, start, goal
 
 
 def first_moves(grid: list[list[str]], start: tuple[int, int], goal: tuple[int, int]) -> list[str]:
@@ -73,13 +102,7 @@ def first_moves(grid: list[list[str]], start: tuple[int, int], goal: tuple[int, 
 
 def navigate_case(rng: np.random.Generator, declared: Sequence[str]) -> tuple[str, list[str]] | None:
     """A box-free grid with a player and a goal, and every optimal first move; None when the draw has no path."""
-    height, width = (int(v) for v in rng.integers(5, 9, size=2))
-    grid = [["#" if r in (0, height - 1) or c in (0, width - 1) else "_" for c in range(width)] for r in range(height)]
-    interior = [(r, c) for r in range(1, height - 1) for c in range(1, width - 1)]
-    order = rng.permutation(len(interior))
-    start, goal = interior[int(order[0])], interior[int(order[1])]
-    for i in order[2 : 2 + int(rng.integers(0, len(interior) // 3 + 1))]:
-        grid[interior[int(i)][0]][interior[int(i)][1]] = "#"
+    grid, start, goal = _walled_grid(rng, 5, 9)
     moves = first_moves(grid, start, goal)
     if not moves:
         return None
@@ -139,8 +162,8 @@ def curriculum_rows(
         rng = rng_for("sftgen-base", seed, attempt)
         attempt += 1
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
-        if kind == "lookup":
-            example = lookup_example(rng, words, lookup_queries)
+        if kind in ("lookup", "lookup-far"):
+            example = lookup_example(rng, words, lookup_queries, far=kind == "lookup-far")
         elif kind == "navigate":
             example = navigate_example(rng, words)
         elif kind == "values":

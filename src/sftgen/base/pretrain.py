@@ -26,7 +26,7 @@ from sftgen.seeding import content_hash
 from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
 from sftgen.vocabulary import forced_tokens
 
-CURRICULUM_VERSION = "base-curriculum-v4"
+CURRICULUM_VERSION = "base-curriculum-v5"
 BASE_INFO = "sftgen_base.json"
 
 
@@ -59,7 +59,9 @@ class BaseConfig:
     lookup_stop_loss: float = 0.05
     rows: int = 48_000
     seed: int = 0
-    mix: dict[str, float] = field(default_factory=lambda: {"lookup": 0.3, "navigate": 0.5, "values": 0.1, "copy": 0.1})
+    mix: dict[str, float] = field(
+        default_factory=lambda: {"lookup": 0.1, "lookup-far": 0.25, "navigate": 0.45, "values": 0.1, "copy": 0.1}
+    )
     lookup_queries: int = 4
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3
@@ -149,6 +151,7 @@ def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: b
             "fingerprint": fingerprint,
             "config": asdict(config),
             "lookup_probe": probe["lookup"],
+            "far_lookup_probe": probe["far_lookup"],
             "navigate_probe": probe["navigate"],
             "replay_data": str((run_dir / "data").resolve()),  # the last stage's rows, for SFT replay
             "wall_seconds": time.perf_counter() - start,
@@ -197,4 +200,8 @@ def probe_base(model_dir: str | Path) -> dict[str, dict[str, float]]:
 
     model, tokenizer = load_model(str(model_dir))
     backend = HFBackend(model, tokenizer)
-    return {"lookup": lookup_probe(backend), "navigate": navigate_probe(backend)}
+    return {
+        "lookup": lookup_probe(backend),
+        "far_lookup": lookup_probe(backend, far=True),
+        "navigate": navigate_probe(backend),
+    }

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sftgen.base.curriculum import lookup_prompt, navigate_case
+from sftgen.base.curriculum import filler_grid, lookup_prompt, navigate_case
 from sftgen.models.sampling import Backend, Sampling
+from sftgen.prompts import compact_board
 from sftgen.seeding import rng_for
 from sftgen.tasks.sokoban import ACTIONS
 from sftgen.variants import HELD_OUT_VOCABS, normalize_word
@@ -21,16 +22,18 @@ from sftgen.variants import HELD_OUT_VOCABS, normalize_word
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 
 
-def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 1) -> dict[str, float]:
-    """Accuracy per held-out vocabulary and overall, greedy."""
+def lookup_probe(backend: Backend, n: int = 50, seed: int = 0, queries: int = 1, far: bool = False) -> dict[str, float]:
+    """Accuracy per held-out vocabulary and overall, greedy; ``far``: a grid between the map and the query, as a
+    task's board sits between its map and its answer."""
     chats: list[list[dict]] = []
     expected: list[list[str]] = []
     names: list[str] = []
     for vocab in HELD_OUT_VOCABS:
         for i in range(n):
             rng = rng_for("sftgen-base-probe", seed, vocab.name, i)
+            between = compact_board(filler_grid(rng)) if far else []
             asked = [ACTIONS[int(k)] for k in rng.integers(0, 4, size=queries)]
-            chats.append([{"role": "user", "content": lookup_prompt(vocab.words, asked)}])
+            chats.append([{"role": "user", "content": lookup_prompt(vocab.words, asked, between)}])
             expected.append([vocab.word_for(a) for a in asked])
             names.append(vocab.name)
     texts = backend.generate(chats, Sampling(greedy=True, max_new_tokens=24 * queries))

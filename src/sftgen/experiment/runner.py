@@ -152,6 +152,7 @@ def _base(recipe: Recipe, out: Path, log: Log) -> dict[str, Any] | None:
     return {
         "dir": str(base_dir),
         "lookup_probe": info.get("lookup_probe"),
+        "far_lookup_probe": info.get("far_lookup_probe"),
         "navigate_probe": info.get("navigate_probe"),
         "replay_data": info["replay_data"],
         "eval_dir": str(out / "eval" / "base"),

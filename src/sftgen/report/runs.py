@@ -21,6 +21,7 @@ RESULTS_FILE = "results.json"
 CURVES_FILE = "curves.json"
 BASE_PROBES = {
     "lookup_probe": "Look-up probe (the declared word of a queried direction; held-out vocabularies, greedy)",
+    "far_lookup_probe": "Far look-up probe (the same with a grid between the declared map and the query)",
     "navigate_probe": "Navigation probe (the declared word of an optimal move, box-free grids; held-out vocabularies)",
 }
 
