@@ -26,7 +26,7 @@ from sftgen.seeding import content_hash
 from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
 from sftgen.vocabulary import forced_tokens
 
-CURRICULUM_VERSION = "base-curriculum-v5"
+CURRICULUM_VERSION = "base-curriculum-v4"
 BASE_INFO = "sftgen_base.json"
 
 
@@ -59,9 +59,7 @@ class BaseConfig:
     lookup_stop_loss: float = 0.05
     rows: int = 48_000
     seed: int = 0
-    mix: dict[str, float] = field(
-        default_factory=lambda: {"lookup": 0.1, "lookup-far": 0.25, "navigate": 0.45, "values": 0.1, "copy": 0.1}
-    )
+    mix: dict[str, float] = field(default_factory=lambda: {"lookup": 0.3, "navigate": 0.5, "values": 0.1, "copy": 0.1})
     lookup_queries: int = 4
     symbol_weight: int = 12  # how many times each evaluation-vocabulary word is listed next to the pool words
     lr: float = 2e-3

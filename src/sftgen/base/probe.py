@@ -76,18 +76,19 @@ def _summary(scores: dict[str, list[float]]) -> dict[str, float]:
     return result
 
 
-def lookup_ablation(model: Any, tokenizer: Any, n: int = 20, seed: int = 0) -> dict[str, float]:
-    """Overall look-up accuracy with one block's output zeroed at a time (``"3.self_attn"`` etc., plus
-    ``"none"``): where the base's look-up circuit lives, so a fine-tune can keep exactly that part (``freeze``)."""
+def lookup_ablation(model: Any, tokenizer: Any, n: int = 20, seed: int = 0, far: bool = False) -> dict[str, float]:
+    """Overall look-up accuracy (``far``: the far probe) with one block's output zeroed at a time
+    (``"3.self_attn"`` etc., plus ``"none"``): where the base's look-up circuit lives, so a fine-tune can keep
+    exactly that part (``freeze``)."""
     from sftgen.models.hf_backend import HFBackend
 
     backend = HFBackend(model, tokenizer)
-    result = {"none": lookup_probe(backend, n, seed)["overall"]}
+    result = {"none": lookup_probe(backend, n, seed, far=far)["overall"]}
     for index, layer in enumerate(model.model.layers):
         for part in ("self_attn", "mlp"):
             handle = getattr(layer, part).register_forward_hook(_zero_output)
             try:
-                result[f"{index}.{part}"] = lookup_probe(backend, n, seed)["overall"]
+                result[f"{index}.{part}"] = lookup_probe(backend, n, seed, far=far)["overall"]
             finally:
                 handle.remove()
     return result
