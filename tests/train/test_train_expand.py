@@ -129,3 +129,7 @@ def test_expansion_settings_are_checked(tiny_tokenizer):
     with pytest.raises(ConfigError) as err:
         expand_blocks(model, after=model.config.num_hidden_layers, blocks=1)
     assert err.value.field == "expand.after"
+    with pytest.raises(ConfigError) as err:  # under a distributed launch TRL gets the name and loads it sharded
+        expand_blocks("org/model", after=0, blocks=1)
+    assert err.value.field == "expand.blocks" and "one process" in str(err.value)
+    assert expand_blocks("org/model", after=0, blocks=0) == "org/model"

@@ -26,8 +26,6 @@ def check_model_name(config: SFTRunConfig) -> None:
     name = config.model
     parts = name.split("/")
     hub_like = len(parts) == 2 and all(parts) and not name.startswith((".", "~", "/"))
-    if config.expand.blocks and launched_distributed():
-        raise ConfigError("expand.blocks", "block expansion needs the whole model in one process; run it unlaunched")
     if name in PACKAGED_PRESETS and launched_distributed():
         raise ConfigError("model", f"packaged preset {name!r} is for single-process runs; give a model folder")
     if not (Path(name).expanduser().is_dir() or name in PACKAGED_PRESETS or hub_like):
@@ -75,8 +73,7 @@ def build_model(config: SFTRunConfig, resume_from: Path | None, bf16: bool) -> t
             from sftgen.models.tokenizer import build_tokenizer
 
             tokenizer = build_tokenizer(*tiny_vocabulary())
-        model = build_tiny_model(config.model, tokenizer, seed=config.seed)
-        return expand_blocks(model, config.expand.after, config.expand.blocks), tokenizer, None
+        return build_tiny_model(config.model, tokenizer, seed=config.seed), tokenizer, None
     dtype = config.model_dtype or ("bfloat16" if bf16 else "float32")
     if launched_distributed():
         from transformers import AutoTokenizer
@@ -88,7 +85,7 @@ def build_model(config: SFTRunConfig, resume_from: Path | None, bf16: bool) -> t
     from sftgen.models.loading import load_model
 
     model, tokenizer = load_model(config.model, device="cpu", dtype=dtype)
-    return expand_blocks(drop_gguf_marker(model), config.expand.after, config.expand.blocks), tokenizer, None
+    return drop_gguf_marker(model), tokenizer, None
 
 
 def expand_blocks(model: Any, after: int, blocks: int) -> Any:
@@ -98,6 +95,8 @@ def expand_blocks(model: Any, after: int, blocks: int) -> Any:
     the same family with more layers."""
     if not blocks:
         return model
+    if isinstance(model, str):  # distributed: TRL loads the model itself, sharded, so there is no whole model here
+        raise ConfigError("expand.blocks", "block expansion needs the whole model in one process; run it unlaunched")
     import copy
 
     import torch

@@ -55,7 +55,7 @@ from sftgen.train.callbacks import (
 )
 from sftgen.train.config import SFTRunConfig
 from sftgen.train.data import DataSource, load_training_dataset, mixed_counts, prompt_family, read_source
-from sftgen.train.modeling import build_model, check_model_name, freeze_parameters, lora_config
+from sftgen.train.modeling import build_model, check_model_name, expand_blocks, freeze_parameters, lora_config
 from sftgen.train.typed import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -279,6 +279,7 @@ def train(config: SFTRunConfig) -> RunResult:
     args = sft_args(config, bf16, use_cuda)  # first: under ZeRO-3 it sets up sharded loading of the model
     dataset = load_training_dataset(plan.sources, config.mix_weights, config.seed)
     model, tokenizer, init_kwargs = build_model(config, plan.resume_from, bf16)
+    model = expand_blocks(model, config.expand.after, config.expand.blocks)
     args.model_init_kwargs = init_kwargs
     info = {**plan.family, "base_model": config.model, "lora": config.lora.enabled}
     callbacks: list[Any] = [ModelInfoCallback(info), JsonlLogCallback(run_dir / "log.jsonl")]
