@@ -148,8 +148,21 @@ def checkpoints_section(data: ReportData) -> list[str]:
 
 def settings_rows(data: ReportData) -> list[list[str]]:
     """One row per trained run: the settings its ``run.json`` records (both pages use it)."""
-    keys = ("task", "method", "run", "seed", "lr", "batch", "steps", "epochs", "frozen", "expanded", "extras")
-    return [[r[k] for k in (*keys, "parameters")] for r in data.training]
+    keys = (
+        "task",
+        "method",
+        "run",
+        "seed",
+        "lr",
+        "batch",
+        "steps",
+        "epochs",
+        "frozen",
+        "expanded",
+        "extras",
+        "parameters",
+    )
+    return [[r[k] for k in keys] for r in data.training]
 
 
 def settings_section(data: ReportData) -> list[str]:
