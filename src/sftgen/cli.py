@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,20 @@ def _fail(message: str) -> None:
 @click.version_option(package_name="sftgen")
 def main() -> None:
     """Does SFT generalize? Tasks with instruction and difficulty shifts, data, training and evaluation."""
+    if not sys.stderr.isatty():
+        quiet_library_progress_bars()
+
+
+# Read by datasets and huggingface_hub (and through it transformers) when they are first imported; the
+# commands import them lazily, after this.
+LIBRARY_PROGRESS_SWITCHES = ("HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS")
+
+
+def quiet_library_progress_bars() -> None:
+    """No carriage-return bars when output goes to a file (nohup, CI, a recipe's job logs): there they make one
+    line of megabytes. A user's own setting of the variables wins; the recipe's jobs inherit them."""
+    for name in LIBRARY_PROGRESS_SWITCHES:
+        os.environ.setdefault(name, "1")
 
 
 @main.command("splits")
@@ -111,7 +126,7 @@ def generate_command(
     config = BuildConfig(kind, task, n, seed, template, paraphrases, diverse_rl, rl_think)
     try:
         config.validate()
-        manifest = build_dataset(config, out, overwrite=overwrite)
+        manifest = build_dataset(config, out, overwrite=overwrite, progress=sys.stderr.isatty())
     except (ValueError, FileExistsError) as err:
         _fail(str(err))
     console.print(
@@ -336,7 +351,19 @@ def cot_command(
 
     try:
         manifest = teacher_cot(
-            teacher, task, n, seed, out, samples, temperature, max_new_tokens, diverse, template, batch_size, overwrite
+            teacher,
+            task,
+            n,
+            seed,
+            out,
+            samples,
+            temperature,
+            max_new_tokens,
+            diverse,
+            template,
+            batch_size,
+            overwrite,
+            progress=sys.stderr.isatty(),
         )
     except (ValueError, FileExistsError, BackendError) as err:
         _fail(str(err))
@@ -367,7 +394,7 @@ def pretrain_base_command(preset: str, out: Path | None, lookup_rows: int | None
     except ValueError as err:
         _fail(str(err))
     limit_threads()
-    final = pretrain_base(config, out=out)
+    final = pretrain_base(config, out=out, progress=sys.stderr.isatty())
     info = read_json(final / BASE_INFO)
     console.print(f"[green]base model[/] {final}")
     console.print(f"look-up probe on held-out mappings: {json.dumps(info['lookup_probe'])}")
