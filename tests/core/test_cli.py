@@ -133,9 +133,7 @@ def test_generate_installed_script_in_another_process(tmp_path: Path) -> None:
     assert _invoke(*args, "--out", str(runner_out)).exit_code == 0
     # Without the progress switches conftest sets for this process: the command must quiet the bars itself.
     env = {**{k: v for k, v in os.environ.items() if "PROGRESS" not in k}, "PYTHONHASHSEED": "777"}
-    done = subprocess.run(
-        [str(SFTGEN), *args, "--out", str(script_out)], cwd=REPO, env=env, capture_output=True
-    )
+    done = subprocess.run([str(SFTGEN), *args, "--out", str(script_out)], cwd=REPO, env=env, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
     assert _digest(script_out) == _digest(runner_out)
     # Output to a pipe or file (nohup, CI, recipe job logs): no progress bars, ours or the libraries'.
