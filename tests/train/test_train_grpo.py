@@ -27,14 +27,17 @@ def write(config: BuildConfig, folder) -> str:
     return str(folder)
 
 
-def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path):
-    sft_data = write(BuildConfig(kind="answer-only", task="sokoban", n=4, template="compact"), tmp_path / "sft")
-    rl_data = write(BuildConfig(kind="rl", task="sokoban", n=4, template="compact"), tmp_path / "rl")
-    warm = train(
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    """(warm-start model folder, RL prompt folder): a short answer-only SFT of the tiny model."""
+    root = tmp_path_factory.mktemp("warm")
+    sft_data = write(BuildConfig(kind="answer-only", task="sokoban", n=4, template="compact"), root / "sft")
+    rl_data = write(BuildConfig(kind="rl", task="sokoban", n=4, template="compact"), root / "rl")
+    result = train(
         SFTRunConfig(
             model="tiny",
             data=[sft_data],
-            out=str(tmp_path / "warm"),
+            out=str(root / "warm"),
             lr=2e-3,
             warmup_ratio=0.0,
             batch_size=8,
@@ -43,8 +46,13 @@ def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path):
             progress=False,
         )
     )
+    return result.final_dir, rl_data
+
+
+def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path, warm):
+    warm_dir, rl_data = warm
     config = GRPORunConfig(
-        model=str(warm.final_dir),
+        model=str(warm_dir),
         data=rl_data,
         out=str(tmp_path / "grpo"),
         lr=1e-4,
@@ -67,7 +75,7 @@ def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path):
     assert {p.name for p in run.iterdir()} >= {"config.yaml", "checkpoint-2", "checkpoint-3", "final", "log.jsonl"}
     for folder in (run / "checkpoint-2", run / "final"):
         info = read_model_info(folder)
-        assert (info["template"], info["method"], info["base_model"]) == ("compact", "grpo", str(warm.final_dir))
+        assert (info["template"], info["method"], info["base_model"]) == ("compact", "grpo", str(warm_dir))
         assert info["warm_start"]["base_model"] == "tiny"
 
     steps = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
@@ -79,7 +87,7 @@ def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path):
         assert s["rewards/sokoban_reward/mean"] == s["reward"]
     assert any(s["reward_std"] > 0 and s["grad_norm"] > 0 for s in steps)
 
-    before = load_file(str(warm.final_dir / "model.safetensors"))
+    before = load_file(str(warm_dir / "model.safetensors"))
     after = load_file(str(result.final_dir / "model.safetensors"))
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert len(changed) > len(before) // 2, f"only {changed} changed"
@@ -89,3 +97,29 @@ def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path):
 
     resumed = train_grpo(GRPORunConfig(**{**config.to_dict(), "lora": config.lora, "max_steps": 4}))
     assert resumed.resumed_from == str(run / "checkpoint-3") and resumed.global_step == 4
+
+
+def test_grpo_with_the_episode_reward(tmp_path, warm):
+    warm_dir, rl_data = warm
+    config = GRPORunConfig(
+        model=str(warm_dir),
+        data=rl_data,
+        out=str(tmp_path / "grpo"),
+        lr=1e-4,
+        num_generations=4,
+        prompts_per_step=2,
+        micro_batch_size=8,
+        max_completion_length=16,
+        max_steps=2,
+        save_steps=10,
+        reward="episode",
+        episode_turns=6,
+        progress=False,
+    )
+    result = train_grpo(config)
+    steps = [json.loads(line) for line in (tmp_path / "grpo" / "log.jsonl").read_text().splitlines()]
+    steps = [s for s in steps if "reward" in s]
+    assert [s["step"] for s in steps] == [1, 2]
+    for s in steps:
+        assert 0.0 <= s["rewards/sokoban_episode_reward/mean"] == s["reward"] <= 1.0
+    assert result.record["config"]["reward"] == "episode" and result.global_step == 2

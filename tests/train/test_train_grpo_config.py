@@ -49,6 +49,8 @@ def test_defaults_are_the_study_settings():
         ({"lr": 0.0}, "lr"),
         ({"template": "fancy"}, "template"),
         ({"vllm_mode": "remote"}, "vllm_mode"),
+        ({"reward": "return"}, "reward"),
+        ({"episode_turns": 0}, "episode_turns"),
     ],
 )
 def test_errors_name_the_field(changes, field):
@@ -88,4 +90,23 @@ def test_cli_dry_run_and_bad_data(tmp_path):
 
     with pytest.raises(ConfigError, match="GRPO needs `sftgen generate rl` prompts"):
         preflight(good(data=sft_data, model=str(tmp_path)))
+    assert not (tmp_path / "o").exists()
+
+
+def test_episode_reward_needs_sokoban_one_process_and_no_vllm(tmp_path, monkeypatch):
+    from sftgen.data.build import write_dataset
+    from sftgen.train.grpo import preflight
+
+    sokoban = write_rows(tmp_path / "sokoban", rows(2, kind="rl"), kind="rl")
+    points = tmp_path / "points"
+    write_dataset(rows(2, kind="rl", task="points"), points, {"config": {"kind": "rl", "task": "points"}})
+    episode = good(model=str(tmp_path), out=str(tmp_path / "o"), reward="episode")
+    assert preflight(dataclasses.replace(episode, data=sokoban)).source.task == "sokoban"
+    for changes, message in (({"data": str(points)}, "holds points prompts"), ({"use_vllm": True}, "use_vllm")):
+        with pytest.raises(ConfigError, match=message) as err:
+            preflight(dataclasses.replace(episode, **{"data": sokoban, **changes}))
+        assert err.value.field == "reward"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="one process"):
+        preflight(dataclasses.replace(episode, data=sokoban))
     assert not (tmp_path / "o").exists()

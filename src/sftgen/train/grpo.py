@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sftgen.io import read_json
+from sftgen.prompts import PromptStyle
 from sftgen.train.callbacks import (
     JsonlLogCallback,
     ModelInfoCallback,
@@ -50,7 +51,14 @@ from sftgen.train.callbacks import (
 from sftgen.train.data import DATA_FORMAT, DataSource, response_format_of
 from sftgen.train.grpo_config import GRPORunConfig
 from sftgen.train.modeling import build_model, check_model_name, lora_config
-from sftgen.train.rewards import TASK_COLUMNS, TASK_REWARDS, completion_text, repeat_char_rate, task_rewards
+from sftgen.train.rewards import (
+    TASK_COLUMNS,
+    TASK_REWARDS,
+    checked,
+    completion_text,
+    repeat_char_rate,
+    task_rewards,
+)
 from sftgen.train.sft import (
     RUN_FORMAT,
     SCHEDULES,
@@ -128,6 +136,7 @@ def preflight(config: GRPORunConfig) -> GRPOPlan:
             warm["response_format"],
             source.response_format,
         )
+    _check_reward(config, source)
     run_dir = Path(config.out)
     resume_from = last_checkpoint(run_dir) if config.resume != "never" else None
     if config.resume == "always" and resume_from is None:
@@ -137,6 +146,29 @@ def preflight(config: GRPORunConfig) -> GRPOPlan:
     if resume_from is not None:
         _warn_on_changed_settings(config, run_dir / "config.yaml")  # type: ignore[arg-type]  # duck-typed
     return GRPOPlan(config, source, warm, resume_from)
+
+
+def _check_reward(config: GRPORunConfig, source: DataSource) -> None:
+    """The episode reward replays Sokoban boards with the trainer's own model, in one process."""
+    if config.reward != "episode":
+        return
+    if source.task != "sokoban":
+        raise ConfigError("reward", f"'episode' plays Sokoban episodes; {source.path} holds {source.task} prompts")
+    if config.use_vllm:
+        raise ConfigError("reward", "'episode' plays on with the trained model in-process; set use_vllm: false")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("reward", "'episode' needs the whole model in one process; launch without accelerate")
+
+
+def _rewards(config: GRPORunConfig, source: DataSource) -> tuple[list[Any], Any]:
+    """The reward functions, and the episode reward that must be attached to the trainer (or None)."""
+    if config.reward != "episode":
+        return task_rewards(source.task), None
+    from sftgen.train.episode_reward import EpisodeReward  # torch and the HF backend: only when used
+
+    style = PromptStyle(source.template, response_format=source.response_format)
+    episode = EpisodeReward(style, config.episode_turns, config.max_completion_length)
+    return [checked(episode, episode.__name__)], episode
 
 
 def grpo_args(config: GRPORunConfig, bf16: bool, use_cuda: bool, world_size: int) -> Any:
@@ -235,15 +267,18 @@ def train_grpo(config: GRPORunConfig) -> RunResult:
         "method": "grpo",
         "warm_start": plan.warm_start,
     }
+    reward_funcs, episode = _rewards(config, source)
     trainer = _trainer_class()(
         model=model,
-        reward_funcs=task_rewards(source.task),
+        reward_funcs=reward_funcs,
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=lora_config(config) if config.lora.enabled else None,  # type: ignore[arg-type]
         callbacks=[ModelInfoCallback(info), JsonlLogCallback(run_dir / "log.jsonl")],
     )
+    if episode is not None:
+        episode.attach(trainer)
     if trainer.is_world_process_zero():
         config.to_yaml(run_dir / "config.yaml")
 

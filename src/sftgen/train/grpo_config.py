@@ -26,6 +26,7 @@ from sftgen.train.typed import ConfigError, TypedConfig
 LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 VLLM_MODES = ("colocate", "server")
+REWARDS = ("step", "episode")
 
 
 @dataclass
@@ -69,6 +70,16 @@ class GRPORunConfig(TypedConfig):
     scale_rewards: str = field(default="group", metadata={"help": "advantage scaling: group, batch or none"})
     num_iterations: int = field(default=1, metadata={"help": "optimizer passes over each generation batch"})
     max_completion_length: int = field(default=512, metadata={"help": "longest rollout in tokens"})
+    reward: str = field(
+        default="step",
+        metadata={
+            "help": "step: the study's per-state reward (an optimal first move); episode (Sokoban): 1 when the "
+            "episode the first move starts, played on greedily by the current model, ends solved"
+        },
+    )
+    episode_turns: int = field(
+        default=30, metadata={"help": "reward: episode: turns an episode may take, the first included"}
+    )
     seed: int = field(default=0, metadata={"help": "seed of the prompt order and the sampling"})
     save_steps: int = field(default=50, metadata={"help": "checkpoint every N optimizer steps"})
     save_total_limit: int | None = field(default=None, metadata={"help": "keep only the newest N checkpoints"})
@@ -171,3 +182,7 @@ class GRPORunConfig(TypedConfig):
             raise ConfigError("scale_rewards", f"must be one of {SCALE_REWARDS}, got {self.scale_rewards!r}")
         if self.max_completion_length < 1:
             raise ConfigError("max_completion_length", f"must be >= 1, got {self.max_completion_length}")
+        if self.reward not in REWARDS:
+            raise ConfigError("reward", f"must be one of {REWARDS}, got {self.reward!r}")
+        if self.episode_turns < 1:
+            raise ConfigError("episode_turns", f"must be >= 1, got {self.episode_turns}")
