@@ -380,14 +380,18 @@ def cot_command(
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder (default: the cache, by hash).")
 @click.option("--lookup-rows", default=None, type=int, help="Stage 1 (dense look-up) rows; default: BaseConfig's.")
 @click.option("--rows", default=None, type=int, help="Stage 2 (whole curriculum) rows; default: BaseConfig's.")
+@click.option("--navigate-rows", default=None, type=int, help="Stage 3 (navigation + look-up) rows; default 0.")
 @click.option("--seed", default=0, show_default=True, type=int)
-def pretrain_base_command(preset: str, out: Path | None, lookup_rows: int | None, rows: int | None, seed: int) -> None:
+def pretrain_base_command(
+    preset: str, out: Path | None, lookup_rows: int | None, rows: int | None, navigate_rows: int | None, seed: int
+) -> None:
     """Train a tiny base model that reads declared mappings (cached by content hash) and probe it."""
     from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
     from sftgen.experiment.jobs import limit_threads
     from sftgen.io import read_json
 
-    sizes = {k: v for k, v in {"rows": rows, "lookup_rows": lookup_rows}.items() if v is not None}
+    given = {"rows": rows, "lookup_rows": lookup_rows, "navigate_rows": navigate_rows}
+    sizes = {k: v for k, v in given.items() if v is not None}
     config = BaseConfig(preset=preset, seed=seed, **sizes)
     try:
         config.validate()

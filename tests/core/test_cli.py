@@ -245,3 +245,9 @@ def test_bench_generation_quick_json(tmp_path: Path) -> None:
     sokoban_peers = {r["peer"] for r in rows if r["name"].startswith("sokoban")}
     if find_spec("gym_sokoban") is not None:  # installed (bench extra): its room generator must be measured
         assert sokoban_peers == {"gym-sokoban generate_room"}
+
+
+def test_pretrain_base_refuses_bad_sizes_before_any_work(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["pretrain-base", "--out", str(tmp_path / "b"), "--navigate-rows", "-1"])
+    assert result.exit_code != 0 and "navigate_rows" in result.output
+    assert not (tmp_path / "b").exists()

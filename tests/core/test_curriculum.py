@@ -98,6 +98,25 @@ def test_base_config_names_bad_sizes_and_skips_empty_stages() -> None:
     assert BaseConfig(lookup_rows=10).fingerprint() != BaseConfig(lookup_rows=11).fingerprint()
 
 
+def test_the_navigation_stage_is_optional_and_keeps_cached_names() -> None:
+    assert [stage.name for stage in BaseConfig().stages()] == ["lookup", "mix"]
+    navigate = BaseConfig(navigate_rows=100).stages()[-1]
+    assert (navigate.name, navigate.rows, navigate.queries, navigate.lr) == ("navigate", 100, 1, BaseConfig().mix_lr)
+    assert navigate.mix == {"navigate": 0.7, "lookup": 0.3}
+    # The default base's name is the one it had before the stage existed (its numbers in the README still apply).
+    assert BaseConfig().fingerprint() == "4d5266b6f94e53e6"
+    assert BaseConfig(navigate_rows=100).fingerprint() != BaseConfig().fingerprint()
+    assert (
+        BaseConfig(navigate_rows=100).fingerprint()
+        != BaseConfig(navigate_rows=100, navigate_mix={"navigate": 1}).fingerprint()
+    )
+    for bad in ({"navigate": 1.0, "sokoban": 1.0}, {}, {"navigate": 0.0}):
+        with pytest.raises(ValueError, match="navigate_mix"):
+            BaseConfig(navigate_rows=10, navigate_mix=bad).validate()
+    with pytest.raises(ValueError, match="navigate_rows"):
+        BaseConfig(navigate_rows=-1).validate()
+
+
 class Oracle:
     """A backend that answers every probe question correctly, or with a fixed text."""
 
