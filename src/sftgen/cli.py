@@ -412,7 +412,8 @@ def pretrain_base_command(
     "recipe_name",
     default="quick",
     show_default=True,
-    help="A shipped recipe (quick, tiny, smoke, pretrained-cpu, qwen2.5-7b, llama-3.1-8b) or a YAML file.",
+    help="A shipped recipe (quick, tiny, tiny-frozen, tiny-navigate, smoke, pretrained-cpu, qwen2.5-7b, "
+    "llama-3.1-8b) or a YAML file.",
 )
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Run folder (default runs/RECIPE).")
 @click.option("--resume", is_flag=True, help="Continue a run in --out, skipping finished work.")
