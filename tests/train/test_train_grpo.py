@@ -49,21 +49,28 @@ def warm(tmp_path_factory):
     return result.final_dir, rl_data
 
 
-def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path, warm):
+def short_run(warm, out, **settings) -> GRPORunConfig:
+    """A few GRPO steps from the warm start: 4 rollouts per prompt, short completions."""
     warm_dir, rl_data = warm
-    config = GRPORunConfig(
-        model=str(warm_dir),
-        data=rl_data,
-        out=str(tmp_path / "grpo"),
-        lr=1e-4,
+    common = dict(lr=1e-4, num_generations=4, micro_batch_size=8, max_completion_length=16, progress=False)
+    return GRPORunConfig(model=str(warm_dir), data=rl_data, out=str(out), **{**common, **settings})
+
+
+def logged_steps(run) -> list[dict]:
+    """The log lines that carry a reward (one per logged optimizer step)."""
+    lines = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    return [line for line in lines if "reward" in line]
+
+
+def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path, warm):
+    warm_dir = warm[0]
+    config = short_run(
+        warm,
+        tmp_path / "grpo",
         weight_decay=0.0,  # so any change in the weights comes from the policy gradient
-        num_generations=4,
-        prompts_per_step=4,
-        micro_batch_size=8,  # 16 rollouts per step = 2 accumulated micro-batches
-        max_completion_length=16,
+        prompts_per_step=4,  # 16 rollouts per step = 2 accumulated micro-batches
         max_steps=3,
         save_steps=2,
-        progress=False,
     )
     start = time.perf_counter()
     result = train_grpo(config)
@@ -78,8 +85,7 @@ def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path, warm):
         assert (info["template"], info["method"], info["base_model"]) == ("compact", "grpo", str(warm_dir))
         assert info["warm_start"]["base_model"] == "tiny"
 
-    steps = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    steps = [s for s in steps if "reward" in s]
+    steps = logged_steps(run)
     assert [s["step"] for s in steps] == [1, 2, 3]
     for s in steps:
         assert {"loss", "reward", "reward_std", "completions/mean_length", "completions/repeat_char_rate"} <= set(s)
@@ -100,25 +106,9 @@ def test_grpo_changes_the_warm_start_and_writes_the_run_folder(tmp_path, warm):
 
 
 def test_grpo_with_the_episode_reward(tmp_path, warm):
-    warm_dir, rl_data = warm
-    config = GRPORunConfig(
-        model=str(warm_dir),
-        data=rl_data,
-        out=str(tmp_path / "grpo"),
-        lr=1e-4,
-        num_generations=4,
-        prompts_per_step=2,
-        micro_batch_size=8,
-        max_completion_length=16,
-        max_steps=2,
-        save_steps=10,
-        reward="episode",
-        episode_turns=6,
-        progress=False,
-    )
+    config = short_run(warm, tmp_path / "grpo", prompts_per_step=2, max_steps=2, reward="episode", episode_turns=6)
     result = train_grpo(config)
-    steps = [json.loads(line) for line in (tmp_path / "grpo" / "log.jsonl").read_text().splitlines()]
-    steps = [s for s in steps if "reward" in s]
+    steps = logged_steps(tmp_path / "grpo")
     assert [s["step"] for s in steps] == [1, 2]
     for s in steps:
         assert 0.0 <= s["rewards/sokoban_episode_reward/mean"] == s["reward"] <= 1.0
