@@ -43,11 +43,10 @@ def state_env(prompt: str, words: Sequence[str], style: PromptStyle, turns: int)
     """An environment standing on the board drawn in ``prompt``, answering in ``words``, ``turns`` turns long."""
     board: Board = read_board(prompt)
     declared = read_declared_words(prompt)
-    vocab = declared if declared is not None and tuple(declared.words) == tuple(words) else None
-    if vocab is None:
+    if declared is None or tuple(declared.words) != tuple(words):
         raise ValueError(f"the prompt does not declare the row's words {list(words)}")
     difficulty = SokobanDifficulty("rl-state", board.height, board.width, len(board.boxes))
-    env = SokobanEnv(SokobanVariant("declared", vocab, vocab), difficulty, style, max_turns=turns)
+    env = SokobanEnv(SokobanVariant("declared", declared, declared), difficulty, style, max_turns=turns)
     env.reset(level=Level(board, ()))
     return env
 
