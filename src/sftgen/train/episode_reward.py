@@ -93,11 +93,11 @@ class EpisodeReward:
         try:
             with torch.no_grad():
                 while live:
-                    chats = {chat[-1]["content"]: chat for chat in (env.observation() for env in live)}
-                    new = [key for key in chats if key not in answers]
-                    answers.update(zip(new, backend.generate([chats[key] for key in new], self.sampling), strict=True))
-                    for env in live:
-                        env.step(answers[env.observation()[-1]["content"]])
+                    chats = [env.observation() for env in live]
+                    new = {chat[-1]["content"]: chat for chat in chats if chat[-1]["content"] not in answers}
+                    answers.update(zip(new, backend.generate(list(new.values()), self.sampling), strict=True))
+                    for env, chat in zip(live, chats, strict=True):
+                        env.step(answers[chat[-1]["content"]])
                     live = [env for env in live if not _over(env)]
         finally:
             model.train(was_training)
