@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GPU smoke check of sftgen's real-scale code path: data -> bf16 SFT -> HF eval on the GPU -> the same SFT under
-# `accelerate launch` (one process, then FSDP) -> a few GRPO steps. Each step prints its wall time and key metric;
-# a failing step prints the end of its log (the traceback) and the script goes on, exiting non-zero at the end if
-# any step failed, so one run gives the whole picture.
+# `accelerate launch` (one process, then FSDP) -> a few GRPO steps (per-state, then episode reward). Each step
+# prints its wall time and key metric; a failing step prints the end of its log (the traceback) and the script
+# goes on, exiting non-zero at the end if any step failed, so one run gives the whole picture.
 #
 #   bash benchmarks/gpu_check.sh                       # on a CUDA machine (wheels in .whl/ are installed first)
 #   GPU_CHECK_CPU=1 bash benchmarks/gpu_check.sh       # dry run on CPU: tiny sizes, no wheel install
@@ -15,17 +15,12 @@
 #   GPU_CHECK_FSDP    0 = skip the FSDP step (default 1)
 #   GPU_CHECK_TIMEOUT seconds each command may run before it is killed (default 150)
 #
-# sftgen is not installed: it runs from src/ through PYTHONPATH (the device's Python may be newer than the
-# requires-python of pyproject.toml). Packages the machine lacks (trl, datasets, dill, multiprocess) travel as
-# wheels in .whl/ and are installed into /tmp/site, which goes first on PYTHONPATH.
+# Setup (wheels from .whl/, sftgen from src/, offline environment) is benchmarks/gpu_env.sh.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$(pwd)
-PY=${PYTHON:-python3}
+source "$(dirname "${BASH_SOURCE[0]}")/gpu_env.sh"
 CPU=${GPU_CHECK_CPU:-0}
 LOGS=${OUT:-$(mktemp -d -t gpu_check_logs.XXXXXX)}
-WORK=$(mktemp -d -t gpu_check_work.XXXXXX)
 mkdir -p "$LOGS"
 FULL_LOG=$LOGS/gpu_check.log
 : >"$FULL_LOG"
@@ -36,25 +31,6 @@ else
   STEPS=${GPU_CHECK_STEPS:-100}; LEVELS=80; N_EVAL=20; GRPO_STEPS=3
 fi
 
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
-export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false COLUMNS=160  # rich: no wrapped lines in the logs
-export HF_HOME=$WORK/hf ACCELERATE_CONFIG_DIR=$WORK/accelerate  # nothing read from or written to ~/.cache
-
-# --- setup: wheels and environment ------------------------------------------------------------------------
-if [[ $CPU != 1 && -d .whl ]]; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$ROOT/src${PYTHONPATH:+:$PYTHONPATH}
-  # sftgen runs from src/ uninstalled, but `sftgen eval` records importlib.metadata.version("sftgen"):
-  # a metadata stub (name and version from pyproject.toml) stands in for the installed distribution
-  version=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
-  mkdir -p "/tmp/site/sftgen-$version.dist-info"
-  printf 'Metadata-Version: 2.1\nName: sftgen\nVersion: %s\n' "$version" >"/tmp/site/sftgen-$version.dist-info/METADATA"
-else
-  export PYTHONPATH=$ROOT/src${PYTHONPATH:+:$PYTHONPATH}
-fi
-# every command runs under a timeout, so one hung step (a stuck launcher, say) cannot eat the others' time
-T=(timeout -k 10 "${GPU_CHECK_TIMEOUT:-150}")
-SFTGEN=("${T[@]}" "$PY" -m sftgen.cli)
 LAUNCH=("${T[@]}" "$PY" -m accelerate.commands.launch)
 
 {
@@ -202,6 +178,16 @@ grpo_e() {
     run_metrics "$WORK/grpo"
 }
 step grpo "$TRAIN_PATTERN" grpo_e
+
+# (f) the same GRPO scored by the episode each sampled first move starts (the model plays on greedily on the GPU)
+grpo_f() {
+  "${SFTGEN[@]}" train grpo --data "$WORK/data/rl" --model "$WORK/sft/final" --out "$WORK/grpo-episode" \
+    --max-steps "$GRPO_STEPS" --prompts-per-step 8 --num-generations 4 --micro-batch-size 8 \
+    --max-completion-length 16 --lr 1e-5 --save-steps "$GRPO_STEPS" --set progress=false \
+    --set reward=episode --set episode_turns=12 &&
+    run_metrics "$WORK/grpo-episode"
+}
+step grpo_episode "$TRAIN_PATTERN" grpo_f
 
 # --- summary ----------------------------------------------------------------------------------------------
 echo

@@ -77,6 +77,7 @@ def test_unknown_keys_and_wrong_types_name_the_field(data, field):
         ({"data": []}, "data"),
         ({"save_steps": 0}, "save_steps"),
         ({"model_dtype": "int8"}, "model_dtype"),
+        ({"dataset_num_proc": 0}, "dataset_num_proc"),
         ({"lora": LoraSettings(r=0)}, "lora.r"),
         ({"lora": LoraSettings(dropout=1.0)}, "lora.dropout"),
     ],
@@ -156,3 +157,11 @@ def test_cli_max_steps_replaces_recipe_epochs(tmp_path):
     with pytest.raises(ConfigError) as err:  # --set is literal: the recipe's epochs stays, so both are set
         build_config(RECIPES / "tiny-sokoban-answer-only.yaml", {}, ("max_steps=7",))
     assert err.value.field == "max_steps"
+
+
+def test_tokenizing_processes_reach_trl(tmp_path):
+    """A GPU run on 400k rows otherwise waits minutes for one process to tokenize them (benchmarks/gpu_scale.sh)."""
+    from sftgen.train.sft import sft_args
+
+    assert sft_args(good(out=str(tmp_path)), bf16=False, use_cuda=False).dataset_num_proc is None
+    assert sft_args(good(out=str(tmp_path), dataset_num_proc=3), bf16=False, use_cuda=False).dataset_num_proc == 3

@@ -192,6 +192,7 @@ def sft_args(config: SFTRunConfig, bf16: bool, use_cuda: bool) -> Any:
         packing=False,
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
+        dataset_num_proc=config.dataset_num_proc,
         use_cpu=not use_cuda,
     )
 
