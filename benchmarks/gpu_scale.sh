@@ -46,19 +46,15 @@ for seed in 0 1 2 3; do
 done
 "${T[@]}" "$PY" - "$BASE" "$WORK/data/replay" "$((LEVELS * 6))" <<'EOF' >"$WORK/data-replay.log" 2>&1 &
 """The base's last stage (navigation 70% / look-up 30%) with fresh seeds: what base_replay mixes into a recipe."""
-import json, sys
+import dataclasses, json, sys
 from pathlib import Path
-from sftgen.base.curriculum import curriculum_rows
-from sftgen.base.pretrain import BaseConfig, declared_word_list
-from sftgen.data.build import write_dataset
-from sftgen.vocabulary import forced_tokens
+from sftgen.base.pretrain import BaseConfig, build_curriculum
 
 base, out, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 config = BaseConfig(**json.loads((base / "sftgen_base.json").read_text())["config"])
-stage = config.stages()[-1]
-rows = curriculum_rows(n, 987_654, declared_word_list(config.symbol_weight), forced_tokens(), stage.mix, stage.queries)
-meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", "mix": stage.mix}}
-print("wrote", write_dataset(list(rows), out, meta, overwrite=True)["rows"], "replay rows of", stage.mix)
+stage = dataclasses.replace(config.stages()[-1], rows=n)
+# the stage index picks the seeds: the base's own stages use 0-2
+print("wrote", build_curriculum(config, stage, 987, out)["rows"], "replay rows of", stage.mix)
 EOF
 "${SFTGEN[@]}" generate diverse --task sokoban --n 500 --seed 9 --template compact --out "$WORK/data/probe" \
   >"$WORK/data-probe.log" 2>&1
