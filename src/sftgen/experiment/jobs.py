@@ -102,6 +102,16 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
 
     start = time.perf_counter()
     train_dir, eval_dir = Path(job.train_dir), Path(job.eval_dir)
+    mark = start
+    stage_seconds: dict[str, float] = {}
+
+    def lap(stage: str) -> None:
+        """Wall seconds since the previous stage ended (for the run's per-stage time table)."""
+        nonlocal mark
+        now = time.perf_counter()
+        stage_seconds[stage] = round(now - mark, 1)
+        mark = now
+
     if not (train_dir / "run.json").is_file():
         config = SFTRunConfig.from_dict(job.sft)
         config.validate()
@@ -114,16 +124,19 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
             rl = GRPORunConfig.from_dict(job.grpo)
             rl.validate()
             launch_training(job.launcher, rl, "sftgen.train.grpo") if job.launcher else train_grpo(rl)
+    lap("train")
     sampling = Sampling(**job.sampling)
     style = {"template": job.template, "response_format": job.response_format, "batch_size": job.batch_size}
     curve_splits = list(dict.fromkeys([job.validation_split, *job.curve_splits]))
     begin = job.sft["model"] if job.sft["model"] not in TINY_PRESETS else None  # a random init has no weights
     curves = sweep(train_dir, curve_splits, eval_dir, n=job.curve_n, sampling=sampling, start=begin, **style)
+    lap("sweep")
     chosen, study_choice = choose_checkpoints(curves, job.validation_split)
     chosen_path = next(p["path"] for p in curves["points"] if p["checkpoint"] == chosen)
     final_splits = list(dict.fromkeys([*job.final_splits, *curve_splits]))
     model = f"vllm:{chosen_path}" if job.backend == "vllm" else chosen_path
     metrics = evaluate(model, final_splits, eval_dir / chosen, n=job.final_n, sampling=sampling, **style)
+    lap("evaluate")
     return {
         "task": job.task,
         "method": job.method,
@@ -136,4 +149,5 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
         "metrics": metrics["splits"],
         "train_log": str(train_dir / "log.jsonl"),
         "wall_seconds": round(time.perf_counter() - start, 1),
+        "stage_seconds": stage_seconds,
     }

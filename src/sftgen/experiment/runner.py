@@ -8,6 +8,7 @@ One folder per run::
     RUN/train/TASK/METHOD/seedS/   checkpoints, final/, log.jsonl, run.json
     RUN/eval/TASK/METHOD/seedS/    checkpoint-N/ metrics + episodes, curves.json
     RUN/results.json           what the report reads
+    RUN/timings.json           wall time per stage (also printed at the end and shown in the report)
     RUN/report.md, report.html, figures/
 
 Every step skips what is already done, so ``--resume`` after a crash or kill redoes nothing finished.
@@ -28,6 +29,7 @@ import yaml
 from sftgen.data.build import BuildConfig, build_dataset
 from sftgen.experiment.jobs import Job, limit_threads, run_job
 from sftgen.experiment.recipe import DATA_KIND, Recipe, response_format
+from sftgen.experiment.timing import StageTimes
 from sftgen.io import atomic_write_json, atomic_write_text, read_json
 
 Log = Callable[[str], None]
@@ -125,7 +127,7 @@ def plan_jobs(
     return jobs
 
 
-def _base(recipe: Recipe, out: Path, log: Log) -> dict[str, Any] | None:
+def _base(recipe: Recipe, out: Path, log: Log, times: StageTimes) -> dict[str, Any] | None:
     """Train (or reuse) the base model and measure it zero-shot, before any SFT."""
     if recipe.base is None:
         return None
@@ -135,19 +137,21 @@ def _base(recipe: Recipe, out: Path, log: Log) -> dict[str, Any] | None:
 
     log(f"base: {recipe.base.preset}, fingerprint {recipe.base.fingerprint()} (cached when built before)")
     limit_threads()
-    base_dir = pretrain_base(recipe.base, progress=False)
+    with times.stage("base model (cached when built before)"):
+        base_dir = pretrain_base(recipe.base, progress=False)
     link = out / "base"
     if not link.exists():
         link.symlink_to(base_dir.resolve(), target_is_directory=True)
     splits = [s for t in recipe.tasks for s in recipe.splits_for(t.task, recipe.eval.splits, None)]
-    evaluate(
-        str(base_dir),
-        splits,
-        out / "eval" / "base",
-        n=recipe.eval.curve_n or recipe.eval.n,
-        sampling=Sampling(**_sampling(recipe)),
-        batch_size=recipe.eval.batch_size,
-    )
+    with times.stage("base model zero-shot evaluation"):
+        evaluate(
+            str(base_dir),
+            splits,
+            out / "eval" / "base",
+            n=recipe.eval.curve_n or recipe.eval.n,
+            sampling=Sampling(**_sampling(recipe)),
+            batch_size=recipe.eval.batch_size,
+        )
     info = read_json(base_dir / BASE_INFO)
     return {
         "dir": str(base_dir),
@@ -203,12 +207,14 @@ def run_jobs(
 def reproduce(recipe: Recipe, out: str | Path, resume: bool = False, report: bool = True, log: Log = print) -> dict:
     """Run a whole recipe into ``out`` and return results.json's content."""
     start = time.perf_counter()
+    times = StageTimes(started=start)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _check_recipe_file(out, recipe, resume)
-    base = _base(recipe, out, log)
+    base = _base(recipe, out, log, times)
     model = base["dir"] if base else recipe.model
-    data = build_data(recipe, out, log)
+    with times.stage("data build"):
+        data = build_data(recipe, out, log)
     replay = base["replay_data"] if base else None
     jobs = plan_jobs(recipe, out, data, model, replay)
 
@@ -228,8 +234,14 @@ def reproduce(recipe: Recipe, out: str | Path, resume: bool = False, report: boo
         return results
 
     results = write_results(run_jobs(jobs, recipe.parallel, log, out / "logs", on_done=write_results))
+    for run in results["runs"]:
+        times.add_job(run)
+    times.write(out)  # before the report, which shows the table (all but its own row)
     if report:
         from sftgen.report import build_report
 
-        build_report([out])
+        with times.stage("report"):
+            build_report([out])
+        times.write(out)
+    log(f"wall time per stage (also in {out / 'timings.json'}):\n{times.table()}")
     return results
