@@ -65,7 +65,7 @@ def test_findings_pass_fail_and_not_run(built) -> None:
     assert [c.task for c in by_key[("tiny", 1)].checks] == ["sokoban", "points"]
     markdown = built.markdown.read_text(encoding="utf-8")
     assert "- **PASS** — 1. Answer-only learns a shortcut" in markdown
-    assert "numerical 0.00 [0.00, 0.49] ≤ 0.10 ✓" in markdown
+    assert "numerical 0.00 [0.00, 0.28] ≤ 0.10 ✓" in markdown
     assert "- **NOT RUN** — 4." in markdown and "- **FAIL** — 3." in markdown
 
 
@@ -74,7 +74,7 @@ def test_header_base_checkpoints_and_differences(built, run_dirs) -> None:
     assert "| tiny | quick (epochs=2, n_train=100) | tiny | compact | 13 min 32 s | validation | 8 | 0, 1 |" in markdown
     assert "### Base model — tiny" in markdown and "| 0.90 | 0.98 | 0.94 |" in markdown
     assert "Navigation probe" in markdown and "| 0.69 | 0.71 | 0.70 |" in markdown
-    assert "| sokoban/id | 4 |" in _section(markdown, "## Base model")
+    assert "| sokoban/id | 10 |" in _section(markdown, "## Base model")
     assert "| checkpoint-2 | validation | checkpoint-1 | differs |" in markdown
     differences = _section(markdown, "## Differences from the study")
     for phrase in (
@@ -88,7 +88,7 @@ def test_header_base_checkpoints_and_differences(built, run_dirs) -> None:
         "compact template",
     ):
         assert phrase in differences
-    assert "| sokoban · answer-only · tiny | sokoban/numerical | 0.00 | none left | 4 / 4 |" in differences
+    assert "| sokoban · answer-only · tiny | sokoban/numerical | 0.00 | none left | 10 / 10 |" in differences
     assert "exactly correct GP answers" in differences
 
 

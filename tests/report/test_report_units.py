@@ -1,4 +1,4 @@
-"""Units of the report: the study's numbers, seed aggregation, findings logic, paths, escaping, GP float check."""
+"""Units of the report: the study's numbers, seed aggregation, paths, escaping, GP float check."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import pytest
 from sftgen.eval.metrics import wilson_interval
 from sftgen.report.aggregate import aggregate_cell, ordered_splits
 from sftgen.report.differences import float_rejected
-from sftgen.report.findings import Status, check_findings
 from sftgen.report.html import embed_json
-from sftgen.report.runs import RunEntry, load_sources, resolve_path
+from sftgen.report.runs import load_sources, resolve_path
 from sftgen.report.study_numbers import STUDY_COLUMNS, STUDY_RESULTS, study_splits, study_value
 from sftgen.report.viewer import StringTable
 from sftgen.splits import SPLITS
@@ -70,56 +69,6 @@ def test_split_order_is_task_then_category() -> None:
         "points/id",
         "points/fake",
     ]
-
-
-def _entry(method: str, task: str = "sokoban", **success: float) -> RunEntry:
-    metrics = {f"{task}/{name}": _metric(value) for name, value in success.items()}
-    return RunEntry(source="m", task=task, method=method, seed=0, metrics=metrics)
-
-
-def _statuses(*entries: RunEntry) -> dict[int, Status]:
-    groups: dict[tuple[str, str, str], list[RunEntry]] = {}
-    for e in entries:
-        groups.setdefault(e.key, []).append(e)
-    return {f.number: f.status for f in check_findings(groups)}
-
-
-def test_findings_fail_and_not_run_on_synthetic_runs() -> None:
-    leaky = _entry("answer-only", id=0.5, numerical=0.0, alphabetical=0.0, fake_numerical=0.9, larger=0.3)
-    assert _statuses(leaky)[1] is Status.FAIL  # ID 0.5 < 0.8
-    assert _statuses(leaky) == {
-        1: Status.FAIL,
-        2: Status.NOT_RUN,
-        3: Status.NOT_RUN,
-        4: Status.NOT_RUN,
-        5: Status.NOT_RUN,
-    }
-    diverse = _entry("diverse", id=0.9, numerical=0.5, alphabetical=0.45, fake_numerical=0.05)
-    assert _statuses(leaky, diverse)[2] is Status.PASS  # below 0.6 but 0.45+ over answer-only
-    assert _statuses(diverse)[2] is Status.FAIL  # without answer-only 0.5 must reach 0.6
-    cot = _entry("cot", id=1.0, larger=0.45, fake_numerical=0.0)
-    assert _statuses(leaky, cot)[3] is Status.PASS  # +0.15 on larger
-    best = _entry("diverse-cot", id=1.0, numerical=0.9, alphabetical=0.9, larger=0.6, fake_numerical=0.0)
-    grpo = _entry("grpo", id=1.0, numerical=0.95, alphabetical=0.95, larger=0.7, fake_numerical=0.0)
-    assert _statuses(best, grpo)[4] is Status.FAIL
-    assert _statuses(best, cot)[4] is Status.PASS  # only shared non-fake splits (id, larger) count
-
-
-def test_collapse_needs_two_checkpoints(tmp_path: Path) -> None:
-    entry = _entry("answer-only", id=1.0, numerical=0.0, alphabetical=0.0, fake_numerical=1.0)
-    entry.eval_dir = tmp_path
-    point = {"checkpoint": "checkpoint-1", "step": 1, "splits": {"sokoban/numerical": {"validity": 0.9}}}
-    (tmp_path / "curves.json").write_text(json.dumps({"points": [point]}), encoding="utf-8")
-    assert _statuses(entry)[5] is Status.NOT_RUN
-    late = {"checkpoint": "checkpoint-2", "step": 2, "splits": {"sokoban/numerical": {"validity": 0.6}}}
-    (tmp_path / "curves.json").write_text(json.dumps({"points": [point, late]}), encoding="utf-8")
-    assert _statuses(entry)[5] is Status.FAIL  # fell 0.3 but ends at 0.6
-    start = {"checkpoint": "start", "step": 0, "splits": {"sokoban/numerical": {"validity": 0.0}}}
-    end = {"checkpoint": "checkpoint-3", "step": 3, "splits": {"sokoban/numerical": {"validity": 0.1}}}
-    (tmp_path / "curves.json").write_text(json.dumps({"points": [start, point, late, end]}), encoding="utf-8")
-    check = next(f for f in check_findings({entry.key: [entry]}) if f.number == 5).checks[0]
-    assert check.status is Status.PASS  # no format at the start, then 0.9 (peak) → 0.1
-    assert check.details[0] == "curve: 0.00 → 0.90 → 0.60 → 0.10"
 
 
 def test_paths_are_found_wherever_results_json_wrote_them(tmp_path: Path) -> None:

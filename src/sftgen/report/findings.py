@@ -1,10 +1,13 @@
 """The study's five findings, checked against a run as PASS / FAIL / NOT RUN lines with their numbers.
 
 Why explicit thresholds: "high" and "near 0" must mean the same thing in every report, so each is a named
-constant below (the only place they live) and printed next to the number it judges. Decisions use the mean
-over seeds; the 95% interval is printed beside it so a PASS on 3 episodes reads as what it is. A finding
-whose methods (or curves) are missing is NOT RUN, never FAIL. Instruction and fake checks use the study's
-Table-1 columns (the Empty variant declares no words, so a shortcut model rightly solves it).
+constant below (the only place they live; the values are issue 16's acceptance) and printed next to the
+number it judges. A level must hold on every seed (the worst seed is judged; the mean and its 95% interval
+are printed). Every comparison between two methods is paired on the same episodes (``paired.py``): it
+passes when its direction matches the study and the exact McNemar p < 0.01; comparisons where the study
+itself shows no effect (|difference| < ``STUDY_EFFECT_MIN``) are printed but decide nothing. A finding whose
+methods (or curves, or episode records) are missing is NOT RUN, never FAIL. Instruction and fake checks use
+the study's Table-1 columns (the Empty variant declares no words, so a shortcut model rightly solves it).
 """
 
 from __future__ import annotations
@@ -15,18 +18,21 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from sftgen.report.aggregate import Cell, Key, method_cells, split_category
+from sftgen.report.paired import ALPHA, STUDY_EFFECT_MIN, Comparison, compare
 from sftgen.report.runs import RunEntry
 from sftgen.report.tables import fmt, fmt_interval
 
 # ------------------------------------------------------------------------------------------ thresholds
 ANSWER_ONLY_ID_MIN = {"sokoban": 0.8, "points": 0.5}  # study: 0.98 / 0.92 Sokoban, 0.61 / 0.71 GP
 ANSWER_ONLY_INSTRUCTION_MAX = 0.1  # "near 0" (study Sokoban: 0, 0, 0)
-ANSWER_ONLY_FAKE_MIN = 0.6  # study: Sokoban 0.93 / 0.90, GP Llama 0.68
-DIVERSE_INSTRUCTION_MIN = 0.6  # study: 0.84-0.92 Sokoban, 0.70-0.71 GP
-DIVERSE_INSTRUCTION_GAIN = 0.3  # ... or this much above answer-only on the same split
-DIVERSE_FAKE_MAX = 0.1  # study: 0
+ANSWER_ONLY_FAKE_MIN = 0.5  # study: Sokoban 0.93 / 0.90, GP Llama 0.68
+DIVERSE_ID_MIN = {"sokoban": 0.5}  # study: 0.91
+DIVERSE_INSTRUCTION_MIN = {"sokoban": 0.4}  # each instruction split (study: 0.84-0.92)
+DIVERSE_INSTRUCTION_MEAN_MIN = {"sokoban": 0.5}  # ... and their mean
+DIVERSE_INSTRUCTION_GAIN = {"points": 0.3}  # over answer-only on each instruction split (study: +0.45, +0.48)
+DIVERSE_FAKE_MAX = {"sokoban": 0.1, "points": 0.2}  # study: 0
 COT_DIFFICULTY_GAIN = 0.10  # CoT over answer-only on at least one difficulty split
-COLLAPSE_DROP_MIN = 0.2  # validity must fall at least this much from its peak to the last checkpoint
+COLLAPSE_DROP_MIN = {"sokoban": 0.8, "points": 0.2}  # validity must fall this much from its peak to the last point
 COLLAPSE_LAST_MAX = 0.2  # ... and end at most here
 
 ID_SPLITS = {"sokoban": "sokoban/id", "points": "points/id"}
@@ -47,11 +53,12 @@ class Status(StrEnum):
 
 @dataclass
 class Check:
-    """One task's verdict on a finding and the numbers behind it."""
+    """One task's verdict on a finding, the numbers behind it and the paired comparisons it rests on."""
 
     task: str
     status: Status
     details: list[str] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
 
 
 @dataclass
@@ -70,7 +77,15 @@ class Finding:
         return Status.PASS if Status.PASS in statuses else Status.NOT_RUN
 
     def to_json(self) -> dict[str, object]:
-        checks = [{"task": c.task, "status": str(c.status), "details": c.details} for c in self.checks]
+        checks = [
+            {
+                "task": c.task,
+                "status": str(c.status),
+                "details": c.details,
+                "comparisons": [x.to_json() for x in c.comparisons],
+            }
+            for c in self.checks
+        ]
         return {
             "number": self.number,
             "title": self.title,
@@ -78,6 +93,18 @@ class Finding:
             "status": str(self.status),
             "checks": checks,
         }
+
+
+class TaskRuns(NamedTuple):
+    """One task of one run folder: per method its seeds' entries and their cells."""
+
+    task: str
+    runs: dict[str, list[RunEntry]]
+    cells: dict[str, dict[str, Cell]]
+
+
+# (verdict, text): True/False judge a number; None means it could not be judged (data missing).
+Part = tuple[bool | None, str]
 
 
 def _num(cell: Cell | None) -> str:
@@ -91,9 +118,24 @@ def _rate(cell: Cell) -> float:
     return cell.success if cell.success is not None else float("nan")
 
 
-def _judge(task: str, parts: list[tuple[bool, str]]) -> Check:
-    marks = [f"{text} {'✓' if ok else '✗'}" for ok, text in parts]
-    return Check(task, Status.PASS if all(ok for ok, _ in parts) else Status.FAIL, marks)
+def _worst(cell: Cell, low: bool) -> tuple[float, str]:
+    """The seed that judges a bound (lowest for ≥, highest for ≤), and a note when it is not the mean."""
+    if cell.success_range is None:
+        return _rate(cell), ""
+    value = cell.success_range[0] if low else cell.success_range[1]
+    return value, f", every seed ({'min' if low else 'max'} {value:.2f})"
+
+
+def _mark(ok: bool | None) -> str:
+    return {True: "✓", False: "✗", None: "?"}[ok]
+
+
+def _judge(task: str, parts: list[Part], comparisons: list[Comparison] | None = None) -> Check:
+    """FAIL if any part fails, else NOT RUN if any could not be judged, else PASS."""
+    marks = [f"{text} {_mark(ok)}" for ok, text in parts]
+    verdicts = {ok for ok, _ in parts}
+    status = Status.FAIL if False in verdicts else Status.NOT_RUN if None in verdicts else Status.PASS
+    return Check(task, status, marks, comparisons or [])
 
 
 def _missing(task: str, what: str) -> Check:
@@ -108,16 +150,36 @@ def _short(split: str) -> str:
     return split.split("/", 1)[-1]
 
 
-def _at_least(cells: dict[str, Cell], split: str, bound: float, name: str = "") -> tuple[bool, str]:
-    return _rate(cells[split]) >= bound, f"{name or _short(split)} {_num(cells[split])} ≥ {bound:.2f}"
+def _at_least(cells: dict[str, Cell], split: str, bound: float, name: str = "") -> Part:
+    value, note = _worst(cells[split], low=True)
+    return value >= bound, f"{name or _short(split)} {_num(cells[split])}{note} ≥ {bound:.2f}"
 
 
-def _at_most(cells: dict[str, Cell], split: str, bound: float) -> tuple[bool, str]:
-    return _rate(cells[split]) <= bound, f"{_short(split)} {_num(cells[split])} ≤ {bound:.2f}"
+def _at_most(cells: dict[str, Cell], split: str, bound: float) -> Part:
+    value, note = _worst(cells[split], low=False)
+    return value <= bound, f"{_short(split)} {_num(cells[split])}{note} ≤ {bound:.2f}"
 
 
-def _answer_only(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
-    ao = cells.get("answer-only")
+def _paired(data: TaskRuns, first: str, second: str, splits: list[str]) -> tuple[list[Part], list[Comparison]]:
+    """One paired comparison per split; those where the study shows an effect must match its direction."""
+    parts: list[Part] = []
+    found = []
+    for split in splits:
+        comparison = compare(data.runs[first], data.runs[second], (split,))
+        if comparison is None:
+            parts.append((None, f"{_short(split)}: no episode records of both {first} and {second} to pair"))
+            continue
+        found.append(comparison)
+        study = comparison.study_difference
+        if comparison.decisive and study is not None:
+            direction = "higher" if study > 0 else "lower"
+            ok = comparison.agrees(1 if study > 0 else -1)
+            parts.append((ok, f"paired {comparison.text()}: {first} {direction}, p < {ALPHA}"))
+    return parts, found
+
+
+def _answer_only(data: TaskRuns) -> Check:
+    task, ao = data.task, data.cells.get("answer-only")
     if ao is None:
         return _missing(task, "no answer-only run")
     inst, fake, ids = (
@@ -133,27 +195,41 @@ def _answer_only(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
     return _judge(task, parts)
 
 
-def _diverse(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
-    dv, ao = cells.get("diverse"), cells.get("answer-only", {})
+def _diverse(data: TaskRuns) -> Check:
+    task, dv, ao = data.task, data.cells.get("diverse"), data.cells.get("answer-only", {})
     if dv is None:
         return _missing(task, "no diverse run")
     inst, fake = _present(dv, INSTRUCTION_SPLITS[task]), _present(dv, FAKE_SPLITS[task])
     if not inst or not fake:
         return _missing(task, "diverse lacks the instruction or fake splits")
-    parts = []
-    for s in inst:
-        value = _rate(dv[s])
-        base = ao[s].success if s in ao else None
-        ok = value >= DIVERSE_INSTRUCTION_MIN or (base is not None and value - base >= DIVERSE_INSTRUCTION_GAIN)
-        versus = f", answer-only {fmt(base)}" if base is not None else ""
-        bounds = f"≥ {DIVERSE_INSTRUCTION_MIN:.2f} or +{DIVERSE_INSTRUCTION_GAIN:.2f} over answer-only"
-        parts.append((ok, f"{_short(s)} {_num(dv[s])}{versus} ({bounds})"))
-    parts += [_at_most(dv, s, DIVERSE_FAKE_MAX) for s in fake]
-    return _judge(task, parts)
+    parts: list[Part] = []
+    if task in DIVERSE_ID_MIN and ID_SPLITS[task] in _present(dv, (ID_SPLITS[task],)):
+        parts.append(_at_least(dv, ID_SPLITS[task], DIVERSE_ID_MIN[task], "ID"))
+    if task in DIVERSE_INSTRUCTION_MIN:
+        parts += [_at_least(dv, s, DIVERSE_INSTRUCTION_MIN[task]) for s in inst]
+    if task in DIVERSE_INSTRUCTION_MEAN_MIN:
+        mean = sum(_rate(dv[s]) for s in inst) / len(inst)
+        bound = DIVERSE_INSTRUCTION_MEAN_MIN[task]
+        parts.append((mean >= bound, f"mean of {len(inst)} instruction splits {mean:.2f} ≥ {bound:.2f}"))
+    if task in DIVERSE_INSTRUCTION_GAIN:
+        gain = DIVERSE_INSTRUCTION_GAIN[task]
+        for s in inst:
+            base = ao[s].success if s in ao else None
+            if base is None:
+                parts.append((None, f"{_short(s)}: no answer-only number to gain over"))
+                continue
+            diff = _rate(dv[s]) - base
+            parts.append((diff >= gain, f"{_short(s)} {_num(dv[s])} − answer-only {fmt(base)} = {diff:+.2f} ≥ +{gain}"))
+    parts += [_at_most(dv, s, DIVERSE_FAKE_MAX[task]) for s in fake]
+    if "answer-only" not in data.runs:
+        parts.append((None, "no answer-only run to pair with"))
+        return _judge(task, parts)
+    paired, comparisons = _paired(data, "diverse", "answer-only", [*inst, *fake])
+    return _judge(task, parts + paired, comparisons)
 
 
-def _cot(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
-    cot, ao = cells.get("cot"), cells.get("answer-only")
+def _cot(data: TaskRuns) -> Check:
+    task, cot, ao = data.task, data.cells.get("cot"), data.cells.get("answer-only")
     if cot is None or ao is None:
         return _missing(task, "needs cot and answer-only runs")
     shared = [
@@ -163,47 +239,48 @@ def _cot(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
     ]
     if not shared:
         return _missing(task, "cot and answer-only share no difficulty split")
-    gains = {s: _rate(cot[s]) - _rate(ao[s]) for s in shared}
-    best = max(gains, key=lambda s: gains[s])
-    details = [f"{_short(s)}: cot {_num(cot[s])} vs answer-only {_num(ao[s])} ({gains[s]:+.2f})" for s in shared]
-    ok = gains[best] >= COT_DIFFICULTY_GAIN
-    verdict = f"best gain {gains[best]:+.2f} on {_short(best)} ≥ +{COT_DIFFICULTY_GAIN:.2f} {'✓' if ok else '✗'}"
-    return Check(task, Status.PASS if ok else Status.FAIL, [*details, verdict])
+    comparisons = [c for s in shared if (c := compare(data.runs["cot"], data.runs["answer-only"], (s,)))]
+    if not comparisons:
+        return _missing(task, "no episode records of both cot and answer-only to pair")
+    lifts = [c for c in comparisons if c.difference >= COT_DIFFICULTY_GAIN and c.agrees(1)]
+    details = [f"paired {c.text()}" for c in comparisons]
+    best = max(comparisons, key=lambda c: c.difference)
+    ok = bool(lifts)
+    shown = lifts[0] if lifts else best
+    verdict = (
+        f"{'lift' if ok else 'best'} {shown.difference:+.2f} on {shown.where} (p {shown.p:.2g}): "
+        f"≥ +{COT_DIFFICULTY_GAIN:.2f} with p < {ALPHA} on some difficulty split {_mark(ok)}"
+    )
+    return Check(task, Status.PASS if ok else Status.FAIL, [*details, verdict], comparisons)
 
 
-def _non_fake_mean(cells: dict[str, Cell], splits: list[str]) -> float:
-    return sum(_rate(cells[s]) for s in splits) / len(splits)
-
-
-def _diverse_cot(task: str, cells: dict[str, dict[str, Cell]]) -> Check:
+def _diverse_cot(data: TaskRuns) -> Check:
+    task, cells = data.task, data.cells
     dc = cells.get("diverse-cot")
     others = {m: c for m, c in cells.items() if m != "diverse-cot"}
     if dc is None or not others:
         return _missing(task, "needs diverse-cot and at least one other method")
-    splits = [
+    splits = tuple(
         s
         for s in dc
         if split_category(s) in NON_FAKE_CATEGORIES
         and dc[s].success is not None
         and all(s in c and c[s].success is not None for c in others.values())
-    ]
+    )
     if not splits:
         return _missing(task, "no non-fake split shared by every method")
-    means = {m: _non_fake_mean(c, splits) for m, c in {"diverse-cot": dc, **others}.items()}
-    rival = max(others, key=lambda m: means[m])
-    parts = [
-        (
-            means["diverse-cot"] >= means[rival],
-            f"diverse-cot {means['diverse-cot']:.2f} ≥ best other ({rival}) {means[rival]:.2f}",
-        )
-    ]
-    details = [f"mean of {len(splits)} non-fake splits: " + ", ".join(f"{m} {v:.2f}" for m, v in means.items())]
-    if "grpo" in means:
-        parts.append((means["diverse-cot"] >= means["grpo"], f"≥ grpo {means['grpo']:.2f}"))
-    else:
-        details.append("grpo not run: the ≥ GRPO half is untested")
-    check = _judge(task, parts)
-    check.details = details + check.details
+    parts: list[Part] = []
+    comparisons = []
+    for method in others:
+        comparison = compare(data.runs["diverse-cot"], data.runs[method], splits)
+        if comparison is None:
+            parts.append((None, f"no episode records of both diverse-cot and {method} to pair"))
+            continue
+        comparisons.append(comparison)
+        parts.append((comparison.agrees(1), f"paired {comparison.text()}: diverse-cot higher, p < {ALPHA}"))
+    check = _judge(task, parts, comparisons)
+    if "grpo" not in others:
+        check.details.append("grpo not run: the ≥ GRPO half is untested")
     return check
 
 
@@ -232,47 +309,50 @@ def _validity_curve(entry: RunEntry, split: str) -> _ValidityCurve | None:
     )
 
 
-def _collapse(task: str, runs: dict[str, list[RunEntry]]) -> Check:
-    """Validity from its peak before the last checkpoint to the last one.
+def _collapse(data: TaskRuns) -> Check:
+    """Validity from its peak before the last checkpoint to the last one, on every seed.
 
     The peak, not the first point: a small pretrained model may not follow the answer format at all
     before SFT (validity 0 at the start), so validity first rises with the format and then collapses.
     """
-    split = COLLAPSE_SPLITS[task]
-    series = [c for entry in runs.get("answer-only", []) if (c := _validity_curve(entry, split)) is not None]
+    task, split = data.task, COLLAPSE_SPLITS[data.task]
+    series = [c for entry in data.runs.get("answer-only", []) if (c := _validity_curve(entry, split)) is not None]
     if not series:
         return _missing(task, f"no answer-only curves with {split} at two or more checkpoints")
-    first = sum(c.peak for c in series) / len(series)
-    last = sum(c.last for c in series) / len(series)
+    drop = min(c.peak - c.last for c in series)
+    last = max(c.last for c in series)
     where = f"{series[0].peak_checkpoint} → {series[0].last_checkpoint}"
-    where += f" (mean of {len(series)} seeds)" if len(series) > 1 else ""
+    where += f" (worst of {len(series)} seeds)" if len(series) > 1 else ""
+    bound = COLLAPSE_DROP_MIN[task]
     check = _judge(
         task,
         [
             (
-                first - last >= COLLAPSE_DROP_MIN,
-                f"{_short(split)} validity peak {first:.2f} → last {last:.2f}, {where}: "
-                f"drop {first - last:.2f} ≥ {COLLAPSE_DROP_MIN:.2f}",
+                drop >= bound,
+                f"{_short(split)} validity "
+                + ", ".join(f"peak {c.peak:.2f} → last {c.last:.2f}" for c in series)
+                + f", {where}: drop {drop:.2f} ≥ {bound:.2f}",
             ),
             (last <= COLLAPSE_LAST_MAX, f"last {last:.2f} ≤ {COLLAPSE_LAST_MAX:.2f}"),
         ],
     )
-    check.details = [f"curve: {series[0].shown}", *check.details]
+    check.details = [*(f"curve: {c.shown}" for c in series), *check.details]
     return check
 
 
 TITLES = {
     1: "Answer-only learns a shortcut: high ID, ~0 on instruction variants, high on fake",
-    2: "Prompt diversity: instruction variants rise, fake collapses to ~0",
-    3: "CoT lifts at least one difficulty split over answer-only by ≥ 0.10 on each task",
-    4: "Diverse+CoT is best on the mean of non-fake splits, and ≥ GRPO",
+    2: "Prompt diversity: instruction variants rise over answer-only (paired), fake collapses to ~0",
+    3: "CoT lifts at least one difficulty split over answer-only by ≥ 0.10 (paired) on each task",
+    4: "Diverse+CoT beats every other method on the non-fake splits (paired), GRPO included",
     5: "Validity on instruction variants collapses during answer-only training",
 }
-_CELL_CHECKS: dict[int, Callable[[str, dict[str, dict[str, Cell]]], Check]] = {
+_CHECKS: dict[int, Callable[[TaskRuns], Check]] = {
     1: _answer_only,
     2: _diverse,
     3: _cot,
     4: _diverse_cot,
+    5: _collapse,
 }
 
 
@@ -282,17 +362,23 @@ def check_findings(groups: dict[Key, list[RunEntry]]) -> list[Finding]:
     findings = []
     for source in sources:
         tasks = [t for t in ("sokoban", "points") if any(k[0] == source and k[1] == t for k in groups)]
-        runs = {t: {k[2]: v for k, v in groups.items() if k[0] == source and k[1] == t} for t in tasks}
-        cells = {t: {m: method_cells(v) for m, v in runs[t].items()} for t in tasks}
+        data = []
+        for task in tasks:
+            runs = {k[2]: v for k, v in groups.items() if k[0] == source and k[1] == task}
+            data.append(TaskRuns(task, runs, {m: method_cells(v) for m, v in runs.items()}))
         for number, title in TITLES.items():
-            check = _CELL_CHECKS.get(number)
-            checks = [check(t, cells[t]) if check else _collapse(t, runs[t]) for t in tasks]
-            findings.append(Finding(number, title, source, checks))
+            findings.append(Finding(number, title, source, [_CHECKS[number](d) for d in data]))
     return findings
 
 
+def comparisons(findings: list[Finding]) -> list[tuple[Finding, Check, Comparison]]:
+    """Every paired comparison the findings rest on, with its finding and task check (for the report's table)."""
+    return [(f, c, x) for f in findings for c in f.checks for x in c.comparisons]
+
+
 def thresholds() -> dict[str, object]:
-    """The constants above, for the report's legend."""
-    return {
+    """The constants above and the paired test's (``STUDY_EFFECT_MIN``, ``ALPHA``), for the report's legend."""
+    limits = {
         name: value for name, value in globals().items() if name.isupper() and name.endswith(("MIN", "MAX", "GAIN"))
     }
+    return {**limits, "STUDY_EFFECT_MIN": STUDY_EFFECT_MIN, "ALPHA": ALPHA}
