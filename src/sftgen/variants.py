@@ -7,6 +7,8 @@ fields makes that (and every honest variant, where they are equal) a plain data 
 
 from __future__ import annotations
 
+import itertools
+import string
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -163,9 +165,69 @@ def diverse_word_pool() -> tuple[str, ...]:
     return words
 
 
-def sample_diverse_vocab(rng: np.random.Generator) -> ActionVocab:
+# Characters a code is spelled from: letters and digits, and symbols that mean nothing else in a prompt (not a board
+# cell, a field separator, a tag bracket or a quote). Board letters O, X, P, S are left out in both cases.
+CODE_LETTERS = "".join(c for c in string.ascii_letters if c.upper() not in "OXPS")
+CODE_SYMBOLS = "!$%&*+?@^~"
+CODE_CHARS = CODE_LETTERS + string.digits + CODE_SYMBOLS
+DIVERSE_POOLS = ("words", "codes")
+
+
+def forbidden_words() -> tuple[str, ...]:
+    """Every evaluation action word: no diverse pool may contain one."""
+    return tuple(w for v in (BASE, *HELD_OUT_VOCABS) for w in v.words)
+
+
+def _kind(char: str) -> str:
+    return "letter" if char.isalpha() else "digit" if char.isdigit() else "symbol"
+
+
+@cache
+def diverse_code_pool() -> tuple[str, ...]:
+    """Codes of 1-3 characters (``7``, ``k&``, ``Q2b``) for the ``codes`` pool; never an evaluation word.
+
+    Why: a from-scratch model answers only with tokens its SFT trained as answers, so a pool of whole-word
+    tokens teaches it to copy *those* tokens and the evaluation words (``1``, ``A``, ``*``), never an SFT
+    answer, are lost. A code is spelled one character per token (no two letters or two digits side by side,
+    so the tokenizer never joins them), and codes use every character of the evaluation words, so the copy
+    trained on codes is a copy of the very pieces the evaluation words are made of. A third of the codes
+    are one character long, as every numerical, alphabetical and random evaluation word is.
+    """
+    rng = np.random.default_rng(20261204)
+    forbidden = {normalize_word(w) for w in forbidden_words()}
+    letters = sorted({c.lower() for c in CODE_LETTERS})
+    cased = [c.upper() if i % 2 else c for i, c in enumerate(letters)]  # one case per letter: answers ignore case
+    singles = [c for c in (*cased, *string.digits, *CODE_SYMBOLS) if normalize_word(c) not in forbidden]
+    seen = {normalize_word(c) for c in singles}
+    codes: list[str] = list(singles)
+    # every character of a one-character evaluation word is an answer piece, first and last, in a few codes
+    pieces = sorted({w for w in forbidden_words() if len(w) == 1})
+    required = [(piece, first) for piece in pieces for first in (True, False)] * 2
+    while len(codes) < 3 * len(singles):
+        chars = [CODE_CHARS[int(i)] for i in rng.integers(0, len(CODE_CHARS), size=int(rng.integers(2, 4)))]
+        if required:
+            piece, first = required[0]
+            chars[0 if first else -1] = piece
+        code = "".join(chars)
+        adjacent = any(_kind(a) == _kind(b) != "symbol" for a, b in itertools.pairwise(chars))
+        if adjacent or normalize_word(code) in seen:
+            continue
+        seen.add(normalize_word(code))
+        codes.append(code)
+        required = required[1:]
+    return tuple(codes)
+
+
+def diverse_pool(name: str = "words") -> tuple[str, ...]:
+    """The named pool of diverse action words: ``words`` (the study's kind) or ``codes``."""
+    if name not in DIVERSE_POOLS:
+        raise ValueError(f"unknown diverse pool {name!r}; choose from {DIVERSE_POOLS}")
+    return diverse_word_pool() if name == "words" else diverse_code_pool()
+
+
+def sample_diverse_vocab(rng: np.random.Generator, pool_name: str = "words") -> ActionVocab:
     """Four distinct pool words mapped to Up, Down, Left, Right (training only)."""
-    pool = diverse_word_pool()
+    pool = diverse_pool(pool_name)
     picks = rng.choice(len(pool), size=4, replace=False)
     return ActionVocab("diverse", tuple(pool[int(i)] for i in picks), explained=True)  # type: ignore[arg-type]
 

@@ -6,12 +6,11 @@ import torch
 
 from sftgen.base.probe import _zero_output, lookup_ablation
 from sftgen.models.tiny import build_tiny_model
-from sftgen.models.tokenizer import build_tokenizer
-from sftgen.train.modeling import tiny_vocabulary
+from sftgen.train.modeling import tiny_tokenizer
 
 
 def tiny_model():
-    tokenizer = build_tokenizer(*tiny_vocabulary())
+    tokenizer = tiny_tokenizer()
     return build_tiny_model("tiny", tokenizer, seed=0).eval(), tokenizer
 
 

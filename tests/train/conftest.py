@@ -28,7 +28,6 @@ def small_data(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
-    from sftgen.models.tokenizer import build_tokenizer
-    from sftgen.train.modeling import tiny_vocabulary
+    from sftgen.train.modeling import tiny_tokenizer as build
 
-    return build_tokenizer(*tiny_vocabulary())
+    return build()

@@ -23,7 +23,7 @@ from sftgen.base.curriculum import KINDS, curriculum_rows
 from sftgen.data.build import write_dataset
 from sftgen.io import atomic_write_json, read_json
 from sftgen.seeding import content_hash
-from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
+from sftgen.variants import DIVERSE_POOLS, diverse_pool, forbidden_words
 from sftgen.vocabulary import forced_tokens
 
 CURRICULUM_VERSION = "base-curriculum-v4"
@@ -74,6 +74,7 @@ class BaseConfig:
     warmup_ratio: float = 0.03
     navigate_rows: int = 0
     navigate_mix: dict[str, float] = field(default_factory=lambda: {"navigate": 0.7, "lookup": 0.3})
+    pool: str = "words"  # the diverse pool its declared maps draw from (variants.diverse_pool)
 
     def validate(self) -> None:
         sizes = (self.lookup_rows, self.rows, self.navigate_rows)
@@ -85,6 +86,8 @@ class BaseConfig:
             raise ValueError(f"lookup_stop_loss must be ≥ 0, got {self.lookup_stop_loss}")
         if self.symbol_weight < 1 or self.lookup_queries < 1:
             raise ValueError("symbol_weight and lookup_queries must be ≥ 1")
+        if self.pool not in DIVERSE_POOLS:
+            raise ValueError(f"pool must be one of {DIVERSE_POOLS}, got {self.pool!r}")
         for name in ("mix", "navigate_mix"):
             mix = getattr(self, name)
             unknown = sorted(set(mix) - set(KINDS))
@@ -110,17 +113,16 @@ class BaseConfig:
         return content_hash(payload)[:16]
 
 
-LATER_SETTINGS = ("navigate_rows", "navigate_mix")
+LATER_SETTINGS = ("navigate_rows", "navigate_mix", "pool")
 
 
 def cache_root() -> Path:
     return Path(os.environ.get("SFTGEN_CACHE", Path.home() / ".cache" / "sftgen")) / "bases"
 
 
-def declared_word_list(symbol_weight: int) -> list[str]:
+def declared_word_list(symbol_weight: int, pool: str = "words") -> list[str]:
     """Pool words once plus every evaluation word ``symbol_weight`` times, so all are seen as declared words."""
-    symbols = [w for vocab in (BASE, *HELD_OUT_VOCABS) for w in vocab.words]
-    return list(diverse_word_pool()) + symbols * symbol_weight
+    return list(diverse_pool(pool)) + list(forbidden_words()) * symbol_weight
 
 
 def build_curriculum(config: BaseConfig, stage: BaseStage, index: int, out: Path) -> dict:
@@ -128,7 +130,7 @@ def build_curriculum(config: BaseConfig, stage: BaseStage, index: int, out: Path
     data = curriculum_rows(
         stage.rows,
         config.seed * 1000 + index,
-        declared_word_list(config.symbol_weight),
+        declared_word_list(config.symbol_weight, config.pool),
         forced_tokens(),
         stage.mix,
         stage.queries,

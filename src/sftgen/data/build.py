@@ -21,7 +21,7 @@ from sftgen.data.sokoban import RowSpec, sokoban_rl_rows, sokoban_sft_rows, trai
 from sftgen.io import atomic_dir, atomic_write_json
 from sftgen.prompts import TEMPLATES, paraphrase_pool
 from sftgen.seeding import content_hash
-from sftgen.variants import sokoban_difficulty
+from sftgen.variants import DIVERSE_POOLS, sokoban_difficulty
 
 KINDS = ("answer-only", "diverse", "cot", "diverse-cot", "rl")
 DATA_FORMAT = "sftgen-data-v1"
@@ -39,6 +39,7 @@ class BuildConfig:
     paraphrases: bool = False  # sample each row's wording from the training paraphrase pool
     diverse_rl: bool = False  # RL prompts with random action words / face maps
     rl_think: bool = False  # RL prompts asking for <think> ... </think> first (GRPO warm-started from CoT)
+    pool: str = "words"  # diverse Sokoban action words: words (the study's kind) or codes (variants.diverse_pool)
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -49,6 +50,8 @@ class BuildConfig:
             raise ValueError(f"n must be ≥ 1, got {self.n}")
         if self.template not in TEMPLATES:
             raise ValueError(f"template must be one of {TEMPLATES}, got {self.template!r}")
+        if self.pool not in DIVERSE_POOLS:
+            raise ValueError(f"pool must be one of {DIVERSE_POOLS}, got {self.pool!r}")
         if self.paraphrases and self.template != "study":
             raise ValueError("paraphrases exist only for the 'study' template")
 
@@ -56,7 +59,7 @@ class BuildConfig:
         pool = paraphrase_pool(self.task, held_out=False) if self.paraphrases else (0,)
         diverse = self.kind in ("diverse", "diverse-cot") or (self.kind == "rl" and self.diverse_rl)
         cot = self.kind in ("cot", "diverse-cot") or (self.kind == "rl" and self.rl_think)
-        return RowSpec(diverse=diverse, cot=cot, template=self.template, paraphrases=pool)
+        return RowSpec(diverse=diverse, cot=cot, template=self.template, paraphrases=pool, pool=self.pool)
 
 
 def iter_rows(config: BuildConfig, exclude: frozenset[str]) -> Iterator[dict]:

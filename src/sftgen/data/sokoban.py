@@ -88,6 +88,7 @@ class RowSpec:
     cot: bool
     template: str = "study"
     paraphrases: tuple[int, ...] = (0,)
+    pool: str = "words"  # the diverse pool: words (the study's kind) or codes
 
 
 def trajectory_states(levels: Iterator[TrainingLevel]) -> Iterator[tuple[TrainingLevel, int, Board, str]]:
@@ -104,7 +105,7 @@ def sokoban_sft_rows(levels: Iterator[TrainingLevel], spec: RowSpec, seed: int) 
     response_format = "think" if spec.cot else "answer"
     for item, t, board, action in trajectory_states(levels):
         rng = rng_for("sftgen-train-row", "sokoban", seed, item.index, t)
-        vocab = sample_diverse_vocab(rng) if spec.diverse else BASE
+        vocab = sample_diverse_vocab(rng, spec.pool) if spec.diverse else BASE
         paraphrase = spec.paraphrases[int(rng.integers(len(spec.paraphrases)))]
         style = PromptStyle(spec.template, paraphrase, response_format)
         reasoning = sokoban_reasoning(board, item.level.solution[t:], vocab, spec.template) if spec.cot else None
@@ -124,7 +125,7 @@ def sokoban_rl_rows(levels: Iterator[TrainingLevel], spec: RowSpec, seed: int) -
     """Per-state RL prompts with what the verifier needs: the board and every optimal first action."""
     for item, t, board, _action in trajectory_states(levels):
         rng = rng_for("sftgen-train-row", "sokoban-rl", seed, item.index, t)
-        vocab = sample_diverse_vocab(rng) if spec.diverse else BASE
+        vocab = sample_diverse_vocab(rng, spec.pool) if spec.diverse else BASE
         style = PromptStyle(spec.template, 0, "think" if spec.cot else "answer")
         optimal = optimal_first_actions(board)
         yield {

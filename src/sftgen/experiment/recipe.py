@@ -16,6 +16,7 @@ from sftgen.data.build import BuildConfig
 from sftgen.splits import get_split, resolve_splits
 from sftgen.train.config import SFTRunConfig
 from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping
+from sftgen.variants import DIVERSE_POOLS
 
 SFT_METHODS = ("answer-only", "diverse", "cot", "diverse-cot")
 METHODS = (*SFT_METHODS, "proximity-kl", "proximity-l2", "grpo")
@@ -85,6 +86,10 @@ class Recipe:
     # Share of every SFT run's rows replayed from the base's curriculum (its last stage), the same for every
     # method: a tiny base otherwise loses its look-up under the first high-loss SFT steps (docs/cpu-notes.md).
     base_replay: float = 0.0
+    # Diverse Sokoban action words: ``words`` (English words, the study's kind) or ``codes`` (1-3 characters
+    # spelled one token each; variants.diverse_code_pool says why). The base, when the recipe has one, draws
+    # its declared maps from the same pool.
+    diverse_pool: str = "words"
     seeds: list[int] = field(default_factory=lambda: [0])
     train: dict[str, Any] = field(default_factory=dict)
     method_train: list[MethodSettings] = field(default_factory=list)
@@ -122,6 +127,10 @@ class Recipe:
             raise ConfigError("template", f"must be study or compact, got {self.template!r}")
         if not 0 <= self.base_replay < 1:
             raise ConfigError("base_replay", f"must be in [0, 1), got {self.base_replay}")
+        if self.diverse_pool not in DIVERSE_POOLS:
+            raise ConfigError("diverse_pool", f"must be one of {DIVERSE_POOLS}, got {self.diverse_pool!r}")
+        if self.base is not None and self.base.pool != self.diverse_pool:
+            raise ConfigError("base.pool", f"must equal diverse_pool ({self.diverse_pool!r}), got {self.base.pool!r}")
         if self.base_replay and self.base is None:
             raise ConfigError("base_replay", "replays the base's curriculum, so the recipe needs a base")
         if self.base is not None:

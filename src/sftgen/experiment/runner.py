@@ -53,7 +53,14 @@ def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Pat
         for kind in recipe.data_kinds():
             folder = out / "data" / task.task / kind
             config = BuildConfig(
-                kind, task.task, task.n, task.data_seed, recipe.template, task.paraphrases, rl_think=kind == "rl"
+                kind,
+                task.task,
+                task.n,
+                task.data_seed,
+                recipe.template,
+                task.paraphrases,
+                rl_think=kind == "rl",
+                pool=recipe.diverse_pool,
             )
             if not (folder / "manifest.json").is_file() or read_json(folder / "manifest.json")["config"] != asdict(
                 config

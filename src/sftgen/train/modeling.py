@@ -44,6 +44,18 @@ def tiny_vocabulary() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(tokenizer_corpus()), (*forced_tokens(), *TAG_TOKENS)
 
 
+def tiny_tokenizer() -> Any:
+    """The tokenizer every from-scratch model starts with: words whole, numbers digit by digit.
+
+    Digits are split so a number is spelled from the ten digit tokens every number uses: a declared ``J=11``
+    is then read with pieces that SFT on values up to 10 keeps trained, instead of a ``11`` token that no
+    SFT row ever shows and that fine-tuning lets drift away.
+    """
+    from sftgen.models.tokenizer import build_tokenizer
+
+    return build_tokenizer(*tiny_vocabulary(), split_digits=True)
+
+
 def launched_distributed() -> bool:
     """True under ``accelerate launch`` with DeepSpeed / FSDP or several processes."""
     env = os.environ
@@ -70,9 +82,7 @@ def build_model(config: SFTRunConfig, resume_from: Path | None, bf16: bool) -> t
 
             tokenizer = AutoTokenizer.from_pretrained(str(resume_from))
         else:
-            from sftgen.models.tokenizer import build_tokenizer
-
-            tokenizer = build_tokenizer(*tiny_vocabulary())
+            tokenizer = tiny_tokenizer()
         return build_tiny_model(config.model, tokenizer, seed=config.seed), tokenizer, None
     dtype = config.model_dtype or ("bfloat16" if bf16 else "float32")
     if launched_distributed():
