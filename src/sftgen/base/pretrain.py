@@ -26,7 +26,8 @@ from sftgen.seeding import content_hash
 from sftgen.variants import DIVERSE_POOLS, diverse_pool, forbidden_words
 from sftgen.vocabulary import forced_tokens
 
-CURRICULUM_VERSION = "base-curriculum-v4"
+# v5: the tiny tokenizer spells numbers digit by digit, so no v4 base (whole-number tokens) may be reused
+CURRICULUM_VERSION = "base-curriculum-v5"
 BASE_INFO = "sftgen_base.json"
 
 
