@@ -105,6 +105,26 @@ def test_training_settings_come_from_each_run_record(built) -> None:
     assert '<h2 id="settings">Training settings</h2>' in html and "<code>lm_head</code>" in html
 
 
+def test_paired_comparisons_and_stage_times_on_both_pages(built) -> None:
+    markdown = built.markdown.read_text(encoding="utf-8")
+    paired = _section(markdown, "## Paired comparisons")
+    # oracle as diverse vs shortcut as answer-only on the same 10 numerical episodes: 10 / 0 discordant
+    row = next(line for line in paired.splitlines() if "| diverse vs answer-only | numerical |" in line)
+    assert "| 2 | sokoban | tiny |" in row and "| 10 / 0 | 0.002 | 0.89 vs 0.00 (+0.89) | yes |" in row
+    assert "| 1.00 vs 0.00 | +1.00 [+1.00, +1.00] | – |" in row
+    times = _section(markdown, "## Time per stage")
+    assert (
+        "| tiny | train sokoban/diverse/seed0 | 1 min 1 s |" in times and "| tiny | wall clock | 13 min 32 s |" in times
+    )
+    html = built.html.read_text(encoding="utf-8")
+    assert '<h2 id="paired">Paired comparisons</h2>' in html and "<td>diverse vs answer-only</td>" in html
+    assert '<h2 id="timings">Time per stage</h2>' in html and "<td>train sokoban/diverse/seed0</td>" in html
+    data = json.loads(built.json.read_text(encoding="utf-8"))
+    assert data["timings"]["tiny"]["wall_seconds"] == 812.4 and data["timings"]["smollm2-135m"] is None
+    check = next(c for f in data["findings"] if f["number"] == 2 and f["source"] == "tiny" for c in f["checks"])
+    assert {c["splits"][0] for c in check["comparisons"]} >= {"sokoban/numerical", "sokoban/fake_numerical"}
+
+
 def test_figures_are_valid_pngs(built) -> None:
     names = {p.name for p in built.figures}
     assert {"overview-sokoban-tiny.png", "overview-points-tiny.png", "curves-tiny-sokoban-answer-only.png"} <= names

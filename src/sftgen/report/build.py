@@ -76,6 +76,7 @@ class ReportData:
             "runs": self.header_rows(),
             "thresholds": thresholds(),
             "findings": [f.to_json() for f in self.findings],
+            "timings": {s.label: s.timings() for s in self.sources},
             "tables": [t.to_json() for t in self.tables],
             "checkpoints": self.checkpoints,
             "training_settings": self.training,

@@ -10,8 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from functools import cache
 from html import escape
 from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader
 
 from sftgen.report.aggregate import ordered_items
 from sftgen.report.assets import CSS, JS
@@ -19,11 +22,18 @@ from sftgen.report.differences import DIFFERENCES, float_summary
 from sftgen.report.findings import thresholds
 from sftgen.report.markdown import (
     CHECKPOINT_HEADER,
+    FINDINGS_RULE,
     LEGEND,
+    PAIRED_HEADER,
+    PAIRED_NOTE,
     TASK_TITLES,
+    TIMING_HEADER,
+    TIMING_NOTE,
     VALIDITY_HEADER,
     checkpoint_rows,
+    paired_rows,
     settings_rows,
+    timing_rows,
     validity_rows,
 )
 from sftgen.report.settings import SETTINGS_HEADER
@@ -56,6 +66,13 @@ def embed_json(data: Any) -> str:
     ):
         text = text.replace(char, code)
     return text
+
+
+@cache
+def _sections() -> Any:
+    """The Jinja2 macros (autoescaped) of ``resources/report_sections.html.j2``."""
+    env = Environment(loader=PackageLoader("sftgen", "resources"), autoescape=True)
+    return env.get_template("report_sections.html.j2").module
 
 
 def _code(text: str) -> str:
@@ -130,7 +147,7 @@ def _findings(data: ReportData) -> str:
             f'{status.replace(" ", "-")}">{escape(status)}</span><b>{f.number}. {escape(f.title)}</b> '
             f'<span class="muted">[{escape(f.source)}]</span><ul class="checks">{checks}</ul></li>'
         )
-    note = f'<p class="muted">Thresholds: {limits}. Decisions use the mean over seeds.</p>'
+    note = f'<p class="muted">Thresholds: {limits}. {escape(FINDINGS_RULE)}</p>'
     return f'{note}<ul class="findings">{"".join(items)}</ul>'
 
 
@@ -232,9 +249,11 @@ def render_html(data: ReportData) -> str:
         f'<a href="#{a}">{t}</a>'
         for a, t in (
             ("findings", "findings"),
+            ("paired", "paired comparisons"),
             ("tables", "Table 1"),
             ("curves", "training curves"),
             ("checkpoints", "checkpoints"),
+            ("timings", "time per stage"),
             ("viewer-section", "episodes"),
             ("differences", "differences"),
         )
@@ -243,12 +262,14 @@ def render_html(data: ReportData) -> str:
         f'<header><h1>sftgen report</h1><p class="muted">Generated {escape(data.generated)}</p>{runs}</header>',
         f"<nav>{nav}</nav>",
         f'<h2 id="findings">The study\'s findings, checked</h2>{_findings(data)}',
+        str(_sections().paired(PAIRED_HEADER, paired_rows(data), PAIRED_NOTE)),
         '<h2 id="tables">Table 1</h2>',
         f'<p class="muted">{_code(LEGEND)} Study: {escape(STUDY_SOURCE)}.</p>',
         *(task_table(t) for t in data.tables),
         *(_figure(f) for f in overview),
         f'<h2 id="curves">Training curves</h2>{"".join(_figure(f) for f in curves) or "<p>No curves.</p>"}',
         f'<h2 id="checkpoints">Checkpoints</h2>{checkpoints}',
+        str(_sections().timings(TIMING_HEADER, rows, TIMING_NOTE)) if (rows := timing_rows(data)) else "",
         f'<h2 id="settings">Training settings</h2>{settings}' if data.training else "",
         _base(data),
         VIEWER.replace("{per}", str(data.viewer.get("per_split", 0))),

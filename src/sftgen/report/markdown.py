@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from sftgen.report.aggregate import ordered_items
 from sftgen.report.differences import DIFFERENCES, float_summary
-from sftgen.report.findings import thresholds
+from sftgen.report.findings import comparisons, thresholds
+from sftgen.report.paired import ALPHA, STUDY_EFFECT_MIN, fmt_p
 from sftgen.report.settings import SETTINGS_HEADER
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
 from sftgen.report.tables import (
@@ -73,12 +74,97 @@ def task_table(table: TaskTable) -> list[str]:
 def findings_section(data: ReportData) -> list[str]:
     lines = ["## The study's findings, checked", ""]
     limits = ", ".join(f"`{k}` = {v}" for k, v in thresholds().items())
-    lines += [f"Thresholds (one place: `sftgen/report/findings.py`): {limits}. Decisions use the mean over seeds.", ""]
+    lines += [f"Thresholds (one place: `sftgen/report/findings.py`): {limits}. {FINDINGS_RULE}", ""]
     for f in data.findings:
         lines.append(f"- **{f.status}** — {f.number}. {f.title} _[{f.source}]_")
         for c in f.checks:
             lines.append(f"  - {c.task}: **{c.status}** — " + "; ".join(c.details))
     return [*lines, ""]
+
+
+FINDINGS_RULE = (
+    "A level must hold on every seed (the worst seed is judged); a comparison between methods is paired on the same "
+    "episodes (table below)."
+)
+PAIRED_HEADER = [
+    "finding",
+    "task",
+    "run",
+    "comparison",
+    "split",
+    "pairs",
+    "success",
+    "Δ [95% interval]",
+    "± seeds",
+    "discordant",
+    "McNemar p",
+    f"study{DAGGER}",
+    "decides",
+]
+PAIRED_NOTE = (
+    "Each comparison pairs the two methods on the same episodes (matched by instance id; seed k with seed k). "
+    "Δ = first − second, mean over seed pairs, with a seeded paired-bootstrap 95% interval; ± seeds is half "
+    "the range of the seed pairs' Δ; discordant = episodes only the first / only the second solved; p = exact "
+    f"two-sided McNemar. A comparison decides its finding when the study's own difference is at least "
+    f"{STUDY_EFFECT_MIN}: it passes when the direction matches the study and p < {ALPHA}."
+)
+
+
+def paired_rows(data: ReportData) -> list[list[str]]:
+    """One row per paired comparison a finding rests on (both pages use it)."""
+    rows = []
+    for finding, check, c in comparisons(data.findings):
+        spread = c.spread()
+        study = "–"
+        if c.study_first is not None and c.study_second is not None:
+            study = f"{c.study_first:.2f} vs {c.study_second:.2f} ({fmt_delta(c.study_difference)})"
+        rows.append(
+            [
+                str(finding.number),
+                check.task,
+                finding.source,
+                f"{c.first} vs {c.second}",
+                c.where,
+                str(c.n),
+                f"{c.first_rate:.2f} vs {c.second_rate:.2f}",
+                f"{fmt_delta(c.difference)} [{fmt_delta(c.interval[0])}, {fmt_delta(c.interval[1])}]",
+                "–" if spread is None else f"±{spread:.2f}",
+                f"{c.first_only} / {c.second_only}",
+                fmt_p(c.p),
+                study,
+                "yes" if c.decisive else "no (study: no effect)",
+            ]
+        )
+    return rows
+
+
+def paired_section(data: ReportData) -> list[str]:
+    rows = paired_rows(data)
+    return ["## Paired comparisons", "", PAIRED_NOTE, "", *(_table(PAIRED_HEADER, rows) if rows else []), ""]
+
+
+TIMING_HEADER = ["run", "stage", "wall time"]
+TIMING_NOTE = (
+    "Wall time per stage of `sftgen reproduce` (`timings.json` in the run folder, which also holds the report's "
+    "own time). Jobs run in parallel, so the stages add up to more than the wall clock."
+)
+
+
+def timing_rows(data: ReportData) -> list[list[str]]:
+    """Each run folder's stages and its wall clock (both pages use it)."""
+    rows = []
+    for source in data.sources:
+        timings = source.timings() or {}
+        stages = timings.get("stages") or []
+        rows += [[source.label, str(t.get("stage")), fmt_seconds(t.get("seconds"))] for t in stages]
+        if stages:
+            rows.append([source.label, "wall clock", fmt_seconds(timings.get("wall_seconds"))])
+    return rows
+
+
+def timing_section(data: ReportData) -> list[str]:
+    rows = timing_rows(data)
+    return ["## Time per stage", "", TIMING_NOTE, "", *_table(TIMING_HEADER, rows), ""] if rows else []
 
 
 def header_section(data: ReportData) -> list[str]:
@@ -209,7 +295,7 @@ def differences_section(data: ReportData) -> list[str]:
 
 def render_markdown(data: ReportData, figures_dir: str = "figures") -> str:
     """The whole report.md."""
-    lines = header_section(data) + findings_section(data)
+    lines = header_section(data) + findings_section(data) + paired_section(data)
     for table in data.tables:
         lines += task_table(table)
     lines += [LEGEND, "", f"Study: {STUDY_SOURCE}.", ""]
@@ -219,7 +305,7 @@ def render_markdown(data: ReportData, figures_dir: str = "figures") -> str:
         lines += ["## Success per split", ""] + [f"![{f.caption}]({figures_dir}/{f.name})\n" for f in overview]
     if curves:
         lines += ["## Training curves", ""] + [f"![{f.caption}]({figures_dir}/{f.name})\n" for f in curves]
-    lines += checkpoints_section(data) + settings_section(data) + base_section(data)
+    lines += checkpoints_section(data) + timing_section(data) + settings_section(data) + base_section(data)
     lines += differences_section(data)
     runs = len(data.viewer.get("runs", []))
     lines += [

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sftgen.eval.records import episodes_path
+from sftgen.experiment.timing import TIMINGS_FILE
 from sftgen.io import read_json
 
 RESULTS_FILE = "results.json"
@@ -126,6 +127,11 @@ class Source:
 
     def tasks(self) -> list[str]:
         return sorted({r.task for r in self.runs}, key=lambda t: (t != "sokoban", t))
+
+    def timings(self) -> dict[str, Any] | None:
+        """``timings.json``: wall time per stage, as ``sftgen reproduce`` wrote it (None for older runs)."""
+        file = self.run_dir / TIMINGS_FILE
+        return read_json(file) if file.is_file() else None
 
 
 def _require(obj: dict[str, Any], key: str, where: str) -> Any:
