@@ -375,6 +375,38 @@ def cot_command(
         console.print("[yellow]no prompt passed: the dataset is empty and `sftgen train sft` will refuse it[/]")
 
 
+def _machine() -> str:
+    import platform
+
+    import torch
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
+    return f"{device}, torch {torch.__version__}, {platform.platform()}"
+
+
+def _check_shipped_base(out: Path | None, progress: bool) -> None:
+    """Rebuild the shipped base from its manifest's config and compare the probes; exit 1 when one is off."""
+    import tempfile
+
+    from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
+    from sftgen.base.shipped import PROBE_TOLERANCE, compare_probes, shipped_manifest
+    from sftgen.experiment.jobs import limit_threads
+    from sftgen.io import read_json
+
+    manifest = shipped_manifest()
+    if manifest is None:
+        _fail("this installation ships no base model to check")
+    limit_threads()
+    folder = out or Path(tempfile.mkdtemp(prefix="sftgen-base-check-"))
+    rebuilt = pretrain_base(BaseConfig(**manifest["config"]), out=folder, progress=progress, use_shipped=False)
+    rows = compare_probes(read_json(rebuilt / BASE_INFO), manifest)
+    for probe, shipped, new, ok in rows:
+        console.print(f"{probe}: shipped {shipped:.2f}, rebuilt {new:.2f}: {'ok' if ok else 'OFF'}")
+    if not rows or not all(ok for *_, ok in rows):
+        _fail(f"the rebuilt base's probes differ from the shipped ones by more than {PROBE_TOLERANCE} ({rebuilt})")
+    console.print(f"[green]the rebuilt base matches the shipped one[/] within {PROBE_TOLERANCE} ({rebuilt})")
+
+
 @main.command("pretrain-base")
 @click.option("--preset", default="tiny", show_default=True, type=click.Choice(["tiny", "small"]))
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder (default: the cache, by hash).")
@@ -382,8 +414,25 @@ def cot_command(
 @click.option("--rows", default=None, type=int, help="Stage 2 (whole curriculum) rows; default: BaseConfig's.")
 @click.option("--navigate-rows", default=None, type=int, help="Stage 3 (navigation + look-up) rows; default 0.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--pool",
+    default="words",
+    show_default=True,
+    type=click.Choice(["words", "codes"]),
+    help="Diverse pool its declared maps draw from (see `sftgen show`, docs/recipes.md).",
+)
+@click.option("--check", is_flag=True, help="Rebuild the shipped base from scratch and compare its probes.")
+@click.option("--ship", is_flag=True, help="Copy the built base into the package with its manifest.")
 def pretrain_base_command(
-    preset: str, out: Path | None, lookup_rows: int | None, rows: int | None, navigate_rows: int | None, seed: int
+    preset: str,
+    out: Path | None,
+    lookup_rows: int | None,
+    rows: int | None,
+    navigate_rows: int | None,
+    seed: int,
+    pool: str,
+    check: bool,
+    ship: bool,
 ) -> None:
     """Train a tiny base model that reads declared mappings (cached by content hash) and probe it."""
     from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
@@ -392,14 +441,21 @@ def pretrain_base_command(
 
     given = {"rows": rows, "lookup_rows": lookup_rows, "navigate_rows": navigate_rows}
     sizes = {k: v for k, v in given.items() if v is not None}
-    config = BaseConfig(preset=preset, seed=seed, **sizes)
+    if check:
+        _check_shipped_base(out, progress=sys.stderr.isatty())
+        return
+    config = BaseConfig(preset=preset, seed=seed, pool=pool, **sizes)
     try:
         config.validate()
     except ValueError as err:
         _fail(str(err))
     limit_threads()
-    final = pretrain_base(config, out=out, progress=sys.stderr.isatty())
+    final = pretrain_base(config, out=out, progress=sys.stderr.isatty(), use_shipped=not ship)
     info = read_json(final / BASE_INFO)
+    if ship:
+        from sftgen.base.shipped import ship as ship_base
+
+        ship_base(final, {"command": " ".join(["sftgen", *sys.argv[1:]]), "machine": _machine()})
     console.print(f"[green]base model[/] {final}")
     console.print(f"look-up probe on held-out mappings: {json.dumps(info['lookup_probe'])}")
     console.print(f"far look-up probe (a grid between map and query): {json.dumps(info.get('far_lookup_probe'))}")
@@ -418,7 +474,8 @@ def pretrain_base_command(
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Run folder (default runs/RECIPE).")
 @click.option("--resume", is_flag=True, help="Continue a run in --out, skipping finished work.")
 @click.option("--no-report", is_flag=True, help="Skip writing report.md/report.html.")
-def reproduce_command(recipe_name: str, out: Path | None, resume: bool, no_report: bool) -> None:
+@click.option("--rebuild-base", is_flag=True, help="Train the recipe's base model instead of using the shipped one.")
+def reproduce_command(recipe_name: str, out: Path | None, resume: bool, no_report: bool, rebuild_base: bool) -> None:
     """Run a recipe end to end: base model, data, training, evaluation, report."""
     from sftgen.experiment.recipe import load_recipe
     from sftgen.experiment.runner import reproduce
@@ -430,7 +487,9 @@ def reproduce_command(recipe_name: str, out: Path | None, resume: bool, no_repor
         _fail(f"recipe {err}")
     out = out or Path("runs") / recipe.name
     try:
-        results = reproduce(recipe, out, resume=resume, report=not no_report, log=console.log)
+        results = reproduce(
+            recipe, out, resume=resume, report=not no_report, log=console.log, rebuild_base=rebuild_base
+        )
     except (FileExistsError, ValueError, RuntimeError) as err:
         _fail(str(err))
     console.print(f"[green]done[/] in {results['wall_seconds']:.0f} s; report: {out / 'report.md'}")

@@ -140,17 +140,38 @@ def build_curriculum(config: BaseConfig, stage: BaseStage, index: int, out: Path
     return write_dataset(list(data), out, meta, overwrite=True)
 
 
+def replay_rows(base: Path, out: Path) -> Path:
+    """The base's last-stage rows (for ``base_replay``): the folder it recorded, else rebuilt with the same seeds
+    into ``out`` (a shipped base carries no training data)."""
+    info = read_json(base / BASE_INFO)
+    recorded = info.get("replay_data")
+    if recorded and Path(recorded, "manifest.json").is_file():
+        return Path(recorded)
+    config = BaseConfig(**info["config"])
+    stages = config.stages()
+    if not (out / "manifest.json").is_file():
+        build_curriculum(config, stages[-1], len(stages) - 1, out)
+    return out
+
+
 def base_is_ready(folder: Path, fingerprint: str) -> bool:
     info = folder / BASE_INFO
     return info.exists() and read_json(info).get("fingerprint") == fingerprint
 
 
-def pretrain_base(config: BaseConfig, out: str | Path | None = None, progress: bool = True) -> Path:
-    """The base model folder for ``config``: reused when cached, else built, trained and probed."""
+def pretrain_base(
+    config: BaseConfig, out: str | Path | None = None, progress: bool = True, use_shipped: bool = True
+) -> Path:
+    """The base model folder for ``config``: the shipped one when it is this config's (and ``out`` is not
+    given), else reused from the cache, else built, trained and probed."""
+    from sftgen.base.shipped import shipped_base
     from sftgen.train import train
 
     config.validate()
     fingerprint = config.fingerprint()
+    shipped = shipped_base(fingerprint) if use_shipped and out is None else None
+    if shipped is not None:
+        return shipped
     root = Path(out) if out is not None else cache_root() / fingerprint
     final = root / "final"
     if base_is_ready(final, fingerprint):

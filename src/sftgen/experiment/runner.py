@@ -134,18 +134,18 @@ def plan_jobs(
     return jobs
 
 
-def _base(recipe: Recipe, out: Path, log: Log, times: StageTimes) -> dict[str, Any] | None:
-    """Train (or reuse) the base model and measure it zero-shot, before any SFT."""
+def _base(recipe: Recipe, out: Path, log: Log, times: StageTimes, rebuild: bool = False) -> dict[str, Any] | None:
+    """Use the shipped base (or train / reuse a cached one) and measure it zero-shot, before any SFT."""
     if recipe.base is None:
         return None
-    from sftgen.base.pretrain import BASE_INFO, pretrain_base
+    from sftgen.base.pretrain import BASE_INFO, pretrain_base, replay_rows
     from sftgen.eval.evaluate import evaluate
     from sftgen.models.sampling import Sampling
 
-    log(f"base: {recipe.base.preset}, fingerprint {recipe.base.fingerprint()} (cached when built before)")
+    log(f"base: {recipe.base.preset}, fingerprint {recipe.base.fingerprint()} (shipped or cached when built before)")
     limit_threads()
-    with times.stage("base model (cached when built before)"):
-        base_dir = pretrain_base(recipe.base, progress=False)
+    with times.stage("base model (shipped or cached when built before)"):
+        base_dir = pretrain_base(recipe.base, progress=False, use_shipped=not rebuild)
     link = out / "base"
     if not link.exists():
         link.symlink_to(base_dir.resolve(), target_is_directory=True)
@@ -165,7 +165,7 @@ def _base(recipe: Recipe, out: Path, log: Log, times: StageTimes) -> dict[str, A
         "lookup_probe": info.get("lookup_probe"),
         "far_lookup_probe": info.get("far_lookup_probe"),
         "navigate_probe": info.get("navigate_probe"),
-        "replay_data": info["replay_data"],
+        "replay_data": str(replay_rows(base_dir, out / "data" / "base-replay")) if recipe.base_replay else None,
         "eval_dir": str(out / "eval" / "base"),
         "wall_seconds": info.get("wall_seconds"),
     }
@@ -211,14 +211,22 @@ def run_jobs(
     return [results[job.label] for job in jobs]
 
 
-def reproduce(recipe: Recipe, out: str | Path, resume: bool = False, report: bool = True, log: Log = print) -> dict:
-    """Run a whole recipe into ``out`` and return results.json's content."""
+def reproduce(
+    recipe: Recipe,
+    out: str | Path,
+    resume: bool = False,
+    report: bool = True,
+    log: Log = print,
+    rebuild_base: bool = False,
+) -> dict:
+    """Run a whole recipe into ``out`` and return results.json's content; ``rebuild_base`` trains the recipe's base
+    (or reuses one in the cache) even where the package ships it."""
     start = time.perf_counter()
     times = StageTimes(started=start)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _check_recipe_file(out, recipe, resume)
-    base = _base(recipe, out, log, times)
+    base = _base(recipe, out, log, times, rebuild_base)
     model = base["dir"] if base else recipe.model
     with times.stage("data build"):
         data = build_data(recipe, out, log)
