@@ -130,7 +130,7 @@ HELD_OUT_FACE_MAPS = frozenset(v.declared for v in POINTS_VARIANTS.values() if v
 
 @dataclass(frozen=True)
 class PointsDifficulty:
-    """Hand shape: number of cards, whether one card is forced into 14..19 or to be J/Q/K (spec §2.4)."""
+    """Hand shape: number of cards, whether one card is forced into 14..19 or to be J/Q/K (docs/study.md)."""
 
     name: str
     num_cards: int

@@ -1,4 +1,4 @@
-"""Prompt rendering: the study's text verbatim (spec §1.3, §2.2), paraphrase pools, and nothing lost or stray."""
+"""Prompt rendering: the study's text verbatim (docs/study.md), paraphrase pools, and nothing lost or stray."""
 
 from __future__ import annotations
 

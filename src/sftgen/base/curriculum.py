@@ -151,7 +151,7 @@ def curriculum_rows(
     """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task.
 
     ``lookup_queries`` > 1 asks that many questions per look-up row: denser supervision of the same
-    circuit, which forms far sooner than with one query per sequence (docs/cpu-notes.md).
+    circuit, which forms far sooner than with one query per sequence (docs/tiny-scale-notes.md).
     """
     mix = mix or {"lookup": 0.4, "navigate": 0.35, "values": 0.1, "copy": 0.15}
     unknown = set(mix) - set(KINDS)

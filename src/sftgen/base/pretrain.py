@@ -51,7 +51,7 @@ class BaseConfig:
     reaches ``lookup_stop_loss`` — the circuit forms in a late, seed-dependent phase transition, and the
     mix's other losses delay it — then the whole mix at the lower ``mix_lr``, its look-up rows asking
     one question as every task does, so every token is in distribution without overwriting the look-up
-    (docs/cpu-notes.md). Measured: a mix stage at 2e-3 whose look-up rows asked 1..4 questions left the
+    (docs/tiny-scale-notes.md). Measured: a mix stage at 2e-3 whose look-up rows asked 1..4 questions left the
     held-out look-up at 0.64; one question per row at 1e-3 gives 1.00. Either stage may be skipped (0 rows).
 
     An optional third stage (``navigate_rows`` > 0, at ``mix_lr``) trains the composite skill Sokoban

@@ -1,4 +1,4 @@
-"""The study's training sets for both tasks, every kind, with the study's sizes (spec §1.5, §2.5)."""
+"""The study's training sets for both tasks, every kind, with the study's sizes (docs/study.md)."""
 
 from __future__ import annotations
 

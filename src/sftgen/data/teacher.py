@@ -1,4 +1,4 @@
-"""Teacher CoT data (spec §3): sample a teacher model, keep each prompt's first answer the verifier accepts.
+"""Teacher CoT data (docs/study.md): sample a teacher model, keep each prompt's first answer the verifier accepts.
 
 Why the verifier is the GRPO reward (``sftgen.train.rewards``): design rule 4, one code path for the eval
 metric, the RL reward and rejection sampling, so a kept sample is exactly one RL would have rewarded fully

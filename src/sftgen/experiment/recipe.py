@@ -84,7 +84,7 @@ class Recipe:
     template: str = "study"
     base: BaseConfig | None = None
     # Share of every SFT run's rows replayed from the base's curriculum (its last stage), the same for every
-    # method: a tiny base otherwise loses its look-up under the first high-loss SFT steps (docs/cpu-notes.md).
+    # method: a tiny base otherwise loses its look-up under the first high-loss SFT steps (docs/tiny-scale-notes.md).
     base_replay: float = 0.0
     # Diverse Sokoban action words: ``words`` (English words, the study's kind) or ``codes`` (1-3 characters
     # spelled one token each; variants.diverse_code_pool says why). The base, when the recipe has one, draws

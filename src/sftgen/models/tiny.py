@@ -3,7 +3,7 @@
 Llama (RoPE, RMSNorm, SwiGLU) because learned absolute positions sat on the chance plateau in the CPU probes,
 and untied input/output embeddings because with tied ones the tokens never seen as inputs (``1``, ``Q`` ...)
 drift to large norms, so declaring them in a prompt measures embedding noise instead of the SFT shortcut
-(docs/cpu-notes.md).
+(docs/tiny-scale-notes.md).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ COMMON: dict[str, Any] = {
 }
 
 TINY_PRESETS: dict[str, dict[str, Any]] = {
-    # ~1.1M parameters at a few hundred tokens of vocabulary: the size measured in docs/cpu-notes.md.
+    # ~1.1M parameters at a few hundred tokens of vocabulary: the size measured in docs/tiny-scale-notes.md.
     "tiny": {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 512},
     # ~6.5M parameters: ~4x slower per token, for runs with more budget.
     "small": {

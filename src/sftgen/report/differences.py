@@ -1,4 +1,4 @@
-"""Where sftgen differs from the study (spec §6), and by how much in this run where it can be measured.
+"""Where sftgen differs from the study (docs/study.md), and by how much in this run where it can be measured.
 
 Why measure: a reader comparing our numbers with the study's needs to know which differences move them.
 Two can be counted from the episodes: validity with every episode counted versus the study's mean over

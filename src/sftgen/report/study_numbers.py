@@ -1,4 +1,4 @@
-"""The study's published success rates (spec §5), as data, addressed by our split and method names.
+"""The study's published success rates (docs/study.md), as data, addressed by our split and method names.
 
 Why as data: the report puts the study's numbers beside ours cell by cell, so each published column is
 mapped once, here, to the split that measures the same thing (``Num`` -> ``sokoban/numerical``). Every
@@ -55,7 +55,7 @@ _ORDER: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-# (model, task, method) -> the row's values in _ORDER[task] order, exactly as spec §5 prints them.
+# (model, task, method) -> the row's values in _ORDER[task] order, exactly as docs/study.md prints them.
 _ROWS: dict[tuple[str, str, str], tuple[float, ...]] = {
     ("Qwen2.5-7B", "sokoban", "answer-only"): (0.98, 0, 0, 0, 0.64, 0.35, 0.19, 0.93),
     ("Qwen2.5-7B", "sokoban", "diverse"): (0.91, 0.92, 0.89, 0.84, 0.53, 0.33, 0.09, 0),

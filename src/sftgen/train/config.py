@@ -1,6 +1,6 @@
 """Every setting of an SFT run, typed and validated before any work starts.
 
-Defaults are the study's SFT settings (spec §4: AdamW 0.9/0.95, lr 1e-5, weight decay 0.01, 10% warmup then
+Defaults are the study's SFT settings (docs/study.md: AdamW 0.9/0.95, lr 1e-5, weight decay 0.01, 10% warmup then
 cosine, grad clip 1.0, bf16 on GPU, loss on the response incl. EOS) except the run length, which a run must
 state (``epochs`` or ``max_steps``, exactly one). A YAML file, a dict and ``key=value`` overrides all go
 through the same typed loader (``sftgen.train.typed``), so a typo is an error naming the key.

@@ -1,6 +1,6 @@
 """Every setting of a GRPO run, typed and validated before any work starts.
 
-Defaults are the study's GRPO settings (spec §4): 8 rollouts per prompt, 256 prompts per step, lr 1e-6
+Defaults are the study's GRPO settings (docs/study.md): 8 rollouts per prompt, 256 prompts per step, lr 1e-6
 constant, no KL (beta 0), no entropy bonus, clip 0.2, temperature 1.0, warm-started from a short CoT-SFT
 checkpoint (``model`` is that folder). Settings the study does not state follow verl's actor defaults (the
 study's trainer): weight decay 0.01, grad clip 1.0, token-mean loss (TRL ``dapo``), group-std advantages.

@@ -84,7 +84,7 @@ class FaceMap:
         return rank
 
     def message(self) -> str:
-        """The prompt's ``face_card_msg`` (spec §2.2), exactly as the study words it."""
+        """The prompt's ``face_card_msg`` (docs/study.md, General Points), exactly as the study words it."""
         if self.is_uniform:
             return f"'J', 'Q', and 'K' all count as '{self.jack}'"
         return f"'J' counts as '{self.jack}', 'Q' counts as '{self.queen}', and 'K' counts as '{self.king}'"

@@ -1,7 +1,7 @@
 """The one General Points verifier: evaluation metric, GRPO reward and CoT rejection sampling all call it.
 
 It returns an :class:`Outcome` (kind, formula, exact value, reason), never a bare float, and never raises on
-any text. Checks follow spec §2.3 in order: no formula found -> ``no_answer``; illegal formula (characters
+any text. Checks follow docs/study.md's scoring in order: no formula found -> ``no_answer``; illegal formula (characters
 other than integers, ``+ - * / ( )``, broken token order, unary minus, division by zero) ->
 ``illegal_formula``;
 numbers whose multiset differs from the card values -> ``wrong_numbers``; legal but not the target ->
