@@ -7,7 +7,7 @@ the ability itself, in the compact template's own layout (``actions:up=w1,...``)
 * ``lookup``: a query against a declared direction→word map, answered with the declared word;
 * ``lookup-far``: the same with a grid between the map and the query, as a task's board sits between its declared
   map and its answer (not in the default mix: 1,500 such steps left the tiny base's far look-up at 0.58 and
-  its plain look-up at 0.91, and no SFT gain was seen; README, Status);
+  its plain look-up at 0.91, and no SFT gain was seen; docs/results/);
 * ``navigate``: reach a goal on a box-free grid, answering the first optimal move in the declared words;
 * ``values``: read declared J/Q/K values and report them, or the sum of a few cards;
 * ``copy``: copy random tokens, so every token of the vocabulary is seen as input and as output.
