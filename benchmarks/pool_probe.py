@@ -40,7 +40,7 @@ class Job:
 
 def plan(dry: bool) -> dict[str, list[Job]]:
     """The fine-tuning runs, by the base they start from (the words base is the study's word-pool control)."""
-    short, long, gp = (8, 12, 6) if dry else (800, 2400, 1000)
+    short, long, gp = (8, 12, 6) if dry else (1500, 3000, 1000)
     jobs: dict[str, list[Job]] = {"words": [Job("words", "sokoban", "diverse", 1e-3, short)]}
     for base in ("mix", "nav"):
         jobs[base] = [

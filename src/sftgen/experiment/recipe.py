@@ -39,12 +39,14 @@ TASKS = ("sokoban", "points")
 
 @dataclass
 class TaskData:
-    """Training data of one task: ``n`` levels (Sokoban) or hands (Points)."""
+    """Training data of one task: ``n`` levels (Sokoban) or hands (Points); ``train``: SFT overrides for every
+    method on this task (a task's budget: General Points' single answers learn in fewer steps than Sokoban)."""
 
     task: str
     n: int
     data_seed: int = 0
     paraphrases: bool = False
+    train: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -155,11 +157,12 @@ class Recipe:
                     err.field if err.field.startswith("grpo.") else f"grpo.{err.field}", str(err).split(": ", 1)[-1]
                 ) from err
         for method in self.methods:  # every run's SFT settings, type-checked now
-            config = self.sft_config(method, seed=self.seeds[0], data="DATA", out="OUT")
-            try:
-                config.validate()
-            except ConfigError as err:
-                raise _in_train(err) from err
+            for task in self.tasks:
+                config = self.sft_config(method, seed=self.seeds[0], data="DATA", out="OUT", task=task.task)
+                try:
+                    config.validate()
+                except ConfigError as err:
+                    raise _in_train(err) from err
 
     def method_overrides(self, method: str) -> dict[str, Any]:
         merged: dict[str, Any] = {}
@@ -172,14 +175,25 @@ class Recipe:
         kinds = [DATA_KIND[m] for m in self.methods] + (["cot"] if "grpo" in self.methods else [])
         return list(dict.fromkeys(kinds))
 
+    def task_overrides(self, task: str | None) -> dict[str, Any]:
+        return next((t.train for t in self.tasks if t.task == task), {})
+
     def sft_config(
-        self, method: str, seed: int, data: str, out: str, model: str | None = None, replay: str | None = None
+        self,
+        method: str,
+        seed: int,
+        data: str,
+        out: str,
+        model: str | None = None,
+        replay: str | None = None,
+        task: str | None = None,
     ) -> SFTRunConfig:
-        """One run's SFT settings; ``replay`` is the base curriculum folder mixed in at ``base_replay``."""
+        """One run's SFT settings (recipe ``train``, then the task's, then the method's overrides); ``replay`` is
+        the base curriculum folder mixed in at ``base_replay``."""
         base = {"model": model or self.model, "data": [data], "out": out, "template": self.template, "seed": seed}
         if replay is not None and self.base_replay:
             base.update(data=[data, replay], mix_weights=[1 - self.base_replay, self.base_replay])
-        overrides = {**self.train, **self.method_overrides(method)}
+        overrides = {**self.train, **self.task_overrides(task), **self.method_overrides(method)}
         if method.startswith("proximity-"):
             overrides["proximity"] = {"kind": method.removeprefix("proximity-"), "alpha": self.proximity_alpha}
         if method == "grpo":  # the warm start: a short CoT SFT run

@@ -94,7 +94,13 @@ def plan_jobs(
                 if method == "grpo":
                     warm_dir = train_dir.with_name(f"seed{seed}-warm")
                     sft = recipe.sft_config(
-                        method, seed, str(data[(task.task, "cot")]), str(warm_dir), model=model, replay=replay
+                        method,
+                        seed,
+                        str(data[(task.task, "cot")]),
+                        str(warm_dir),
+                        model=model,
+                        replay=replay,
+                        task=task.task,
                     )
                     grpo = recipe.grpo_config(
                         seed, str(warm_dir / "final"), str(data[(task.task, "rl")]), str(train_dir)
@@ -108,6 +114,7 @@ def plan_jobs(
                         str(train_dir),
                         model=model,
                         replay=replay,
+                        task=task.task,
                     )
                 jobs.append(
                     Job(
