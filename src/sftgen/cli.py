@@ -500,5 +500,31 @@ def reproduce_command(recipe_name: str, out: Path | None, resume: bool, no_repor
             console.print(line, markup=False, highlight=False)
 
 
+@main.group("export")
+def export_group() -> None:
+    """Write splits in another stack's data format (docs/integrations.md)."""
+
+
+@export_group.command("verl")
+@click.option("--split", "split_names", required=True, help="Groups or split names, comma-separated.")
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Parquet file to write.")
+@click.option("--n", "n", default=None, type=click.IntRange(min=1), help="Keep the first N instances of each split.")
+@click.option("--seed", default=None, type=int, help="Fresh puzzles of each split's kind instead of the frozen split.")
+@click.option("--template", default="study", show_default=True, type=click.Choice(["study", "compact"]))
+@click.option("--response-format", default="answer", show_default=True, type=click.Choice(["answer", "think"]))
+def export_verl_command(
+    split_names: str, out: Path, n: int | None, seed: int | None, template: str, response_format: str
+) -> None:
+    """verl's RL parquet (data_source, prompt, ability, reward_model, extra_info), scored by
+    sftgen.integrations.verl.compute_score."""
+    from sftgen.integrations.verl import export_verl
+
+    try:
+        splits = export_verl(split_names, out, n, seed, template, response_format)
+    except KeyError as err:
+        _fail(str(err.args[0]))
+    console.print(f"[green]wrote[/] {out}: {sum(s.size for s in splits)} rows from {len(splits)} splits")
+
+
 if __name__ == "__main__":
     sys.exit(main())

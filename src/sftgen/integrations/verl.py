@@ -1,0 +1,70 @@
+"""sftgen splits as verl RL data, and the verifier as verl's ``compute_score`` (extra ``verl``).
+
+``sftgen export verl --split sokoban/numerical,points --out train.parquet`` writes verl's RL parquet layout:
+``data_source`` (``sftgen_<task>_<split>``), ``prompt`` (chat messages), ``ability`` (the task),
+``reward_model`` (``style`` "rule", ``ground_truth`` as a JSON string, so that Sokoban and Points rows share one
+parquet schema) and ``extra_info`` (split, index, id, variant, difficulty, category). Point verl at the scorer
+with ``reward.custom_reward_function.path=<this file> reward.custom_reward_function.name=compute_score``.
+
+Single-step only: a Sokoban row is the start board's first move, scored 1 for an optimal move. verl 0.9.1 plays
+multi-turn episodes only through its agent loop, which needs an async rollout server (vLLM or SGLang), so it
+cannot run on a CPU machine and has no test here; docs/integrations.md says so.
+
+This module imports nothing from verl: the parquet is plain pyarrow and ``compute_score`` a plain function, so
+exporting needs no verl install, and verl loads the function by file path in its own workers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sftgen.integrations.items import Item, make_items, score, stack_name
+from sftgen.splits import Split, resolve_splits
+
+REWARD_STYLE = "rule"
+
+
+def verl_row(item: Item) -> dict[str, Any]:
+    """One item in verl's RL layout."""
+    return {
+        "data_source": stack_name(item.split),
+        "prompt": item.prompt,
+        "ability": item.task,
+        "reward_model": {"style": REWARD_STYLE, "ground_truth": json.dumps(item.ground_truth, ensure_ascii=False)},
+        "extra_info": item.info(),
+    }
+
+
+def export_verl(
+    split_names: Sequence[str] | str,
+    out: Path,
+    size: int | None = None,
+    seed: int | None = None,
+    template: str = "study",
+    response_format: str = "answer",
+) -> list[Split]:
+    """Write the items of the named splits/groups (each its first ``size``) to ``out`` as one parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    splits = resolve_splits(split_names, size)
+    rows = [verl_row(item) for s in splits for item in make_items(s, None, seed, template, response_format)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), out)
+    return splits
+
+
+def compute_score(
+    data_source: str,
+    solution_str: str,
+    ground_truth: str | Mapping[str, Any],
+    extra_info: Mapping[str, Any] | None = None,
+    **_kwargs: Any,
+) -> dict[str, float]:
+    """verl's reward signature: ``score`` is the study's reward (Sokoban 1/0, Points 5/-1/-2/-3), ``acc`` 1/0."""
+    truth = json.loads(ground_truth) if isinstance(ground_truth, str) else ground_truth
+    verdict = score(solution_str, truth)
+    return {"score": verdict.reward, "acc": float(verdict.success)}
