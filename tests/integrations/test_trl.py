@@ -1,0 +1,89 @@
+"""TRL adapter: GRPO prompt rows from splits, the verifier as a TRL reward, and a few real GRPOTrainer steps."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from integration_helpers import sampled_answers
+
+from sftgen.integrations import trl as adapter
+from sftgen.integrations.items import make_items, score
+
+trl = pytest.importorskip("trl", reason="TRL is not installed")
+
+
+def test_rows_carry_the_prompt_and_ground_truth_for_every_task() -> None:
+    dataset = adapter.grpo_dataset("sokoban/numerical,points/fake", size=2)
+    assert dataset.column_names == ["prompt", "ground_truth", "split", "words"]
+    items = make_items("sokoban/numerical", 2) + make_items("points/fake", 2)
+    for row, item in zip(dataset, items, strict=True):
+        assert row["prompt"] == item.prompt
+        assert json.loads(row["ground_truth"]) == item.ground_truth
+    assert dataset[0]["words"] == ["1", "2", "3", "4"] and dataset[2]["words"] == []
+
+
+def test_verifier_reward_agrees_with_the_verifier_on_1000_answers_per_task() -> None:
+    """Completions arrive as chat messages, as TRL passes them for chat prompts."""
+    rng = random.Random(1)
+    for split_name in ("sokoban/cardinal", "points/regular"):
+        items = make_items(split_name, 170)
+        dataset = adapter.grpo_dataset(split_name, size=170)
+        prompts, completions, truths, expected = [], [], [], []
+        for row, item in zip(dataset, items, strict=True):
+            for answer in sampled_answers(item, rng):
+                prompts.append(row["prompt"])
+                completions.append([{"role": "assistant", "content": answer}])
+                truths.append(row["ground_truth"])
+                expected.append(score(answer, item.ground_truth).reward)
+        assert len(expected) >= 1000
+        rewards = adapter.verifier_reward(prompts=prompts, completions=completions, ground_truth=truths)
+        assert rewards == expected
+
+
+def grpo_trainer(tmp_path, dataset, reward_funcs, steps: int):
+    from sftgen.models.tiny import build_tiny_model
+    from sftgen.models.tokenizer import build_tokenizer
+    from sftgen.train.sft import checkpointing_kwargs
+
+    texts = [m["content"] for prompt in dataset["prompt"] for m in prompt]
+    texts += [item.reference for name in dataset.unique("split") for item in make_items(name, 1, template="compact")]
+    tokenizer = build_tokenizer(texts)
+    args = trl.GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=8,
+        max_steps=steps,
+        learning_rate=1e-3,
+        logging_steps=1,
+        use_cpu=True,
+        bf16=False,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        **checkpointing_kwargs(trl.GRPOConfig, False),
+    )
+    model = build_tiny_model("tiny", tokenizer, seed=0)
+    return trl.GRPOTrainer(
+        model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset, processing_class=tokenizer
+    )
+
+
+def test_grpo_trains_a_tiny_model_on_mixed_splits_with_both_rewards(tmp_path) -> None:
+    """Not marked slow: about 12 s on one core (two short runs, 8-token completions)."""
+    mixed = adapter.grpo_dataset("sokoban/id,points/id", size=4, template="compact")
+    trainer = grpo_trainer(tmp_path / "mixed", mixed, [adapter.verifier_reward], steps=2)
+    trainer.train()
+    logged = [entry for entry in trainer.state.log_history if "rewards/sftgen_verifier/mean" in entry]
+    assert len(logged) == 2
+
+    sokoban = adapter.grpo_dataset("sokoban/id", size=4, template="compact")
+    episode = adapter.episode_reward(template="compact", turns=2, max_new_tokens=8)
+    trainer = grpo_trainer(tmp_path / "episode", sokoban, [adapter.verifier_reward, episode], steps=1)
+    episode.attach(trainer)
+    trainer.train()
+    assert any("rewards/sokoban_episode_reward/mean" in entry for entry in trainer.state.log_history)
