@@ -1,0 +1,111 @@
+"""inspect_ai adapter: the entry point's tasks, multi-turn episodes against `sftgen serve` on the tiny model, a log
+inspect's viewer reads, and episode success equal to sftgen's own environments on 1,000 episodes per task."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+pytest.importorskip("inspect_ai", reason="inspect_ai is not installed (pip install 'sftgen[inspect]')")
+
+from inspect_ai import eval as inspect_eval
+from inspect_ai.log import list_eval_logs, read_eval_log
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+from sftgen.agents import ReferenceAgent
+from sftgen.envs import SokobanEnv
+from sftgen.integrations import inspect_ai as adapter
+from sftgen.integrations.items import make_items
+from sftgen.splits import SPLITS, get_split
+
+
+def policy(prompt: str) -> str:
+    """A stateless mix of right and wrong answers, a function of the prompt alone (so any order of play agrees)."""
+    draw = random.Random(prompt).random()
+    kind = "oracle" if draw < 0.5 else "random" if draw < 0.8 else "shortcut"
+    return ReferenceAgent(kind).answer(prompt)
+
+
+def mock_model():
+    """inspect's mockllm answering with ``policy``; usage is given so that inspect counts no tokens (no tiktoken)."""
+
+    def outputs(messages, tools, tool_choice, config) -> ModelOutput:
+        output = ModelOutput.from_content("mockllm", policy(messages[-1].text))
+        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return output
+
+    return get_model("mockllm/model", custom_outputs=outputs)
+
+
+def sftgen_success(split_name: str, n: int, max_turns: int) -> dict[str, bool]:
+    """Each episode played with ``policy`` straight through sftgen's environment, as `sftgen eval` plays it."""
+    split, results = get_split(split_name), {}
+    for instance in split.with_size(n).instances():
+        env = instance.make_env()
+        if isinstance(env, SokobanEnv):
+            env.max_turns = max_turns
+        observation, done = env.observation(), False
+        while not done:
+            observation, _, terminated, truncated, info = env.step(policy(observation[-1]["content"]))
+            done = terminated or truncated
+        results[instance.id] = info["success"]
+    return results
+
+
+def test_every_split_is_an_entry_point_task(tmp_path) -> None:
+    assert set(adapter.TASKS) == set(SPLITS)
+    logs = inspect_eval(
+        "sftgen/points_fake_all_5", model=mock_model(), task_args={"n": 3}, display="none", log_dir=str(tmp_path)
+    )
+    assert logs[0].status == "success"
+    assert [s.id for s in logs[0].samples] == [f"points/fake_all_5#{i}" for i in range(3)]
+
+
+@pytest.mark.parametrize(("split_name", "max_turns"), [("sokoban/numerical", 8), ("points/fake", 1)])
+def test_episode_success_equals_sftgens_environment_on_1000_episodes(tmp_path, split_name: str, max_turns: int) -> None:
+    n = 1000
+    logs = inspect_eval(
+        adapter.split_task(split_name, n=n, max_turns=max_turns),
+        model=mock_model(),
+        display="none",
+        max_samples=64,
+        log_dir=str(tmp_path),
+    )
+    scored = {str(s.id): s.scores["episode_success"].value == 1.0 for s in logs[0].samples}
+    expected = sftgen_success(split_name, n, max_turns)
+    assert len(scored) == n and scored == expected
+    assert 0 < sum(expected.values()) < n  # both outcomes occur
+
+
+def test_multi_turn_episodes_against_sftgen_serve_on_the_tiny_model(tmp_path, monkeypatch) -> None:
+    """The server `sftgen serve` runs (create_app + uvicorn on loopback), reached through inspect's OpenAI
+    provider on its chat-completions path; the log it writes is read back as inspect's viewer reads it."""
+    from sftgen.models.serve import BackgroundServer, create_app
+    from sftgen.models.tiny import build_tiny_model
+    from sftgen.models.tokenizer import build_tokenizer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sftgen-local")
+    items = make_items("sokoban/fake_cardinal", 2) + make_items("points/all_7", 2)
+    tokenizer = build_tokenizer([i.question for i in items] + [i.reference for i in items])
+    model = build_tiny_model("tiny", tokenizer, seed=0)
+    with BackgroundServer(create_app(model, tokenizer, model_name="tiny", batch_size=4)) as server:
+        logs = inspect_eval(
+            ["sftgen/sokoban_fake_cardinal", "sftgen/points_all_7"],
+            model="openai/tiny",
+            model_base_url=server.url + "/v1",
+            model_args={"responses_api": False},
+            task_args={"n": 2, "max_turns": 3},
+            max_tokens=8,
+            log_dir=str(tmp_path),
+            display="none",
+        )
+    assert [log.status for log in logs] == ["success", "success"]
+    assert len(list_eval_logs(str(tmp_path))) == 2
+    sokoban, points = (read_eval_log(log.location) for log in logs)
+    for sample in sokoban.samples:
+        episode = sample.metadata[adapter.METADATA_KEY]
+        assert len(episode["turns"]) == 3 or episode["success"]  # untrained: it rarely solves, never stops early
+        assert sample.scores["episode_success"].value in (0.0, 1.0)
+    assert all(len(s.metadata[adapter.METADATA_KEY]["turns"]) == 1 for s in points.samples)
+    assert points.results.scores[0].metrics["accuracy"].value >= 0.0
