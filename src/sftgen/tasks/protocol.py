@@ -1,0 +1,277 @@
+"""The ``Task`` protocol: everything the rest of sftgen may know about a task, and the registry of tasks.
+
+Why a protocol: variants, prompts, envs, splits, agents, data builders, rewards and the report each kept a table
+keyed by task name, so a new task meant touching ~25 files. A task is instead one object that answers a fixed set
+of questions (generate, solve, verify, render, parse, explain, play, report), and the machinery around it asks
+only those. States cross the boundary as JSON-ready data (:meth:`Task.state_data`), never as prompt text to be
+parsed back. docs/architecture-task-protocol.md maps today's modules onto this interface.
+
+A task registers under a name; :func:`get_task` finds built-in tasks and any Python entry point in the group
+``sftgen.tasks`` (``[project.entry-points."sftgen.tasks"] mytask = "mypkg.mytask:TASK"``), so a package outside
+sftgen can add one without editing sftgen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+from sftgen.prompts import Chat, PromptStyle
+from sftgen.seeding import derive_seed
+
+StateT = TypeVar("StateT")
+
+SPLIT_NAMESPACE = "sftgen-splits-v1"
+"""Hashed into every evaluation instance's seed; equal to ``sftgen.splits.REGISTRY_VERSION`` so a task's splits
+resolve to the same instances once ``splits.py`` reads them from the task (a test checks the two agree)."""
+
+AGENTS = ("oracle", "shortcut", "random")
+"""Reference agents: the solver in the declared words/rules, the solver in the training ones, random words."""
+
+ROW_KINDS = ("answer-only", "diverse", "cot", "diverse-cot", "rl")
+ENTRY_POINT_GROUP = "sftgen.tasks"
+BUILTIN_TASKS: dict[str, str] = {"keys": "sftgen.tasks.keys:TASK"}
+"""Tasks shipped with sftgen, as ``module:attribute`` (imported on first use, like an entry point)."""
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """What the machinery needs to know about an instruction variant; the task keeps the details.
+
+    ``kind`` is ``action_words`` (the answer vocabulary changes), ``rules`` (the declared rules change the
+    optimal plan), ``values`` (General Points' face-card values) or ``base``; ``fake`` means the prompt declares
+    something other than what the verifier checks.
+    """
+
+    name: str
+    kind: str
+    fake: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class DifficultyInfo:
+    """A difficulty preset by name, with the turn budget an episode at that difficulty gets."""
+
+    name: str
+    max_turns: int
+    description: str
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """One named evaluation split of a task, as data (``splits.py`` expands it into instances)."""
+
+    name: str
+    variant: str
+    difficulty: str
+    category: str
+    size: int
+    in_study: bool = False
+
+    def seed(self, index: int) -> int:
+        """The instance seed of item ``index``: a hash of (namespace, split, index), never ``seed + index``."""
+        return derive_seed(SPLIT_NAMESPACE, self.name, index)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict on one answer: the task's outcome ``kind``, and the reason a person can read.
+
+    ``valid`` says the answer parsed into something the task accepts (the study's validity), ``success`` that it
+    is right; ``reward`` is the task's reward for it, the same number for evaluation and RL.
+    """
+
+    kind: str
+    valid: bool
+    success: bool
+    reward: float
+    reason: str
+    answer: str | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class RowRequest:
+    """Which training rows to write: the kind (``ROW_KINDS``), how many instances, the seed and prompt style.
+
+    ``diverse_rl`` and ``rl_think`` only matter for ``rl`` rows (diverse action words, a think block first).
+    """
+
+    kind: str
+    n: int
+    seed: int = 0
+    template: str = "study"
+    pool: str = "words"
+    diverse_rl: bool = False
+    rl_think: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ROW_KINDS:
+            raise ValueError(f"kind must be one of {ROW_KINDS}, got {self.kind!r}")
+        if self.n < 1:
+            raise ValueError(f"n must be ≥ 1, got {self.n}")
+
+    @property
+    def diverse(self) -> bool:
+        return self.kind in ("diverse", "diverse-cot") or (self.kind == "rl" and self.diverse_rl)
+
+    @property
+    def cot(self) -> bool:
+        return self.kind in ("cot", "diverse-cot") or (self.kind == "rl" and self.rl_think)
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """A bar chart a task asks the report to draw: one bar per category for each named series.
+
+    Data, not pixels: the report owns drawing (one style, one backend), the task owns what is worth plotting.
+    """
+
+    name: str
+    caption: str
+    x_label: str
+    y_label: str
+    categories: tuple[str, ...]
+    series: Mapping[str, tuple[float, ...]]
+
+
+StepReturn = tuple[Chat, float, bool, bool, dict[str, Any]]
+
+
+@runtime_checkable
+class TaskEnv(Protocol[StateT]):
+    """A Gymnasium-style text episode: ``reset`` gives the prompt, ``step(text)`` the usual five-tuple.
+
+    ``info`` always carries ``state`` (the state after the step, as :meth:`Task.state_data`), ``valid``,
+    ``success``, ``outcome`` and ``reason``: rewards, viewers and agents read the state from there.
+    """
+
+    state: StateT | None
+
+    def reset(self, seed: int | None = None, *, state: StateT | None = None) -> Chat: ...
+
+    def observation(self) -> Chat: ...
+
+    def step(self, text: str) -> StepReturn: ...
+
+
+@runtime_checkable
+class Task(Protocol[StateT]):
+    """One task, end to end. ``variant`` and ``difficulty`` arguments are names from :attr:`variants` and
+    :attr:`difficulties`; canonical action ids (:attr:`actions`) are what solvers and traces speak."""
+
+    name: str
+    actions: tuple[str, ...]
+    templates: tuple[str, ...]
+    variants: Mapping[str, VariantInfo]
+    difficulties: Mapping[str, DifficultyInfo]
+    splits: Sequence[SplitSpec]
+
+    # instances ------------------------------------------------------------------------------------------
+    def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> StateT:
+        """A solvable start state, a pure function of ``rng`` (solvable under the *checked* side)."""
+        ...
+
+    def instance_key(self, state: StateT, variant: str) -> str:
+        """Canonical identity of the puzzle (content hash) for train/evaluation disjointness."""
+        ...
+
+    def state_data(self, state: StateT) -> dict[str, Any]:
+        """The state as JSON-ready data: what travels in env info, episode records and RL rows."""
+        ...
+
+    def state_from_data(self, data: Mapping[str, Any]) -> StateT:
+        """Inverse of :meth:`state_data`."""
+        ...
+
+    # solving and checking -------------------------------------------------------------------------------
+    def solve(self, state: StateT, variant: str) -> Sequence[str] | None:
+        """An optimal plan under the checked rules (action ids, or one answer for single-turn tasks)."""
+        ...
+
+    def parse_answer(self, text: str) -> str | None:
+        """The answer a response commits to; bounded input, linear time, never raises."""
+        ...
+
+    def check_data(self, state: StateT, variant: str) -> dict[str, Any]:
+        """Everything :meth:`verify` needs, as data (state plus the checked words or rules)."""
+        ...
+
+    def verify(self, text: str, check: Mapping[str, Any]) -> Outcome:
+        """Score one response against :meth:`check_data`; one outcome class, never raises on any text."""
+        ...
+
+    # prompts and targets --------------------------------------------------------------------------------
+    def messages(self, state: StateT, variant: str, style: PromptStyle) -> Chat:
+        """The stateless prompt for ``state`` as the variant declares it, in ``style``'s template and format."""
+        ...
+
+    def reasoning(self, state: StateT, variant: str, template: str) -> str:
+        """A solver-written chain of thought ending in the answer's look-up."""
+        ...
+
+    def reference_answer(
+        self, agent: str, state: StateT, variant: str, style: PromptStyle, rng: np.random.Generator
+    ) -> str:
+        """What reference ``agent`` (:data:`AGENTS`) writes for this state, read from the state, not the text."""
+        ...
+
+    # episodes, data, people and reports -----------------------------------------------------------------
+    def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> TaskEnv[StateT]: ...
+
+    def rows(self, request: RowRequest, exclude: Collection[str]) -> Iterator[dict[str, Any]]:
+        """Training rows in TRL's conversational format; no row's ``instance_key`` is in ``exclude``."""
+        ...
+
+    def play_text(self, state: StateT) -> str:
+        """The state drawn for a person at a terminal (``sftgen play``)."""
+        ...
+
+    def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
+        """Task-specific report figures from episode records (each with ``split``, ``success``, ``state``)."""
+        ...
+
+
+class TaskNotFound(KeyError):
+    """An unknown task name; the message lists the registered ones."""
+
+
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def task_names() -> tuple[str, ...]:
+    """Every registered task name: built-in ones, then entry points, sorted."""
+    return tuple(sorted({*BUILTIN_TASKS, *_entry_points()}))
+
+
+def _load(target: str) -> object:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@cache
+def get_task(name: str) -> Task[Any]:
+    """The task registered as ``name`` (built-in first, then the ``sftgen.tasks`` entry points)."""
+    if name in BUILTIN_TASKS:
+        task = _load(BUILTIN_TASKS[name])
+    else:
+        points = _entry_points()
+        if name not in points:
+            close = difflib.get_close_matches(name, task_names(), n=3, cutoff=0.4)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise TaskNotFound(f"unknown task {name!r}; registered: {', '.join(task_names())}.{hint}")
+        task = points[name].load()
+    if not isinstance(task, Task):
+        raise TypeError(f"task {name!r} does not implement sftgen.tasks.protocol.Task: {task!r}")
+    if task.name != name:
+        raise ValueError(f"task registered as {name!r} calls itself {task.name!r}")
+    return task
