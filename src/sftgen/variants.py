@@ -170,7 +170,8 @@ def diverse_word_pool() -> tuple[str, ...]:
 CODE_LETTERS = "".join(c for c in string.ascii_letters if c.upper() not in "OXPS")
 CODE_SYMBOLS = "!$%&*+?@^~"
 CODE_CHARS = CODE_LETTERS + string.digits + CODE_SYMBOLS
-DIVERSE_POOLS = ("words", "codes")
+DIVERSE_POOLS = ("words", "codes", "codes3")
+CODE_LENGTHS = {"codes": 2, "codes3": 3}  # the longest code of each code pool
 
 
 def forbidden_words() -> tuple[str, ...]:
@@ -183,15 +184,16 @@ def _kind(char: str) -> str:
 
 
 @cache
-def diverse_code_pool() -> tuple[str, ...]:
-    """Codes of 1-3 characters (``7``, ``k&``, ``Q2b``) for the ``codes`` pool; never an evaluation word.
+def diverse_code_pool(longest: int = 2) -> tuple[str, ...]:
+    """Codes of 1 to ``longest`` characters (``7``, ``k&``, ``Q2b``) for the code pools; never an evaluation word.
 
     Why: a from-scratch model answers only with tokens its SFT trained as answers, so a pool of whole-word
     tokens teaches it to copy *those* tokens and the evaluation words (``1``, ``A``, ``*``), never an SFT
     answer, are lost. A code is spelled one character per token (no two letters or two digits side by side,
     so the tokenizer never joins them), and codes use every character of the evaluation words, so the copy
     trained on codes is a copy of the very pieces the evaluation words are made of. A third of the codes
-    are one character long, as every numerical, alphabetical and random evaluation word is.
+    are one character long, as every numerical, alphabetical and random evaluation word is. Longer codes make the
+    copy harder for a tiny model: each further character is one more look-up step (``codes`` stops at 2).
     """
     rng = np.random.default_rng(20261204)
     forbidden = {normalize_word(w) for w in forbidden_words()}
@@ -204,7 +206,7 @@ def diverse_code_pool() -> tuple[str, ...]:
     pieces = sorted({w for w in forbidden_words() if len(w) == 1})
     required = [(piece, first) for piece in pieces for first in (True, False)] * 2
     while len(codes) < 3 * len(singles):
-        chars = [CODE_CHARS[int(i)] for i in rng.integers(0, len(CODE_CHARS), size=int(rng.integers(2, 4)))]
+        chars = [CODE_CHARS[int(i)] for i in rng.integers(0, len(CODE_CHARS), size=int(rng.integers(2, longest + 1)))]
         if required:
             piece, first = required[0]
             chars[0 if first else -1] = piece
@@ -219,10 +221,10 @@ def diverse_code_pool() -> tuple[str, ...]:
 
 
 def diverse_pool(name: str = "words") -> tuple[str, ...]:
-    """The named pool of diverse action words: ``words`` (the study's kind) or ``codes``."""
+    """The named pool of diverse action words: ``words`` (the study's kind), ``codes`` or ``codes3``."""
     if name not in DIVERSE_POOLS:
         raise ValueError(f"unknown diverse pool {name!r}; choose from {DIVERSE_POOLS}")
-    return diverse_word_pool() if name == "words" else diverse_code_pool()
+    return diverse_word_pool() if name == "words" else diverse_code_pool(CODE_LENGTHS[name])
 
 
 def sample_diverse_vocab(rng: np.random.Generator, pool_name: str = "words") -> ActionVocab:

@@ -21,29 +21,32 @@ EVALUATION_WORDS = [w for v in (BASE, *HELD_OUT_VOCABS) for w in v.words]
 BOARD_CELLS = set("#_OXPS√")
 
 
-def test_no_code_is_an_evaluation_word_or_a_board_cell() -> None:
-    pool = diverse_code_pool()
+@pytest.mark.parametrize("name", ["codes", "codes3"])
+def test_no_code_is_an_evaluation_word_or_a_board_cell(name: str) -> None:
+    pool = diverse_pool(name)
     assert not {normalize_word(c) for c in pool} & {normalize_word(w) for w in EVALUATION_WORDS}
     assert not set("".join(pool)) & BOARD_CELLS
     assert len({normalize_word(c) for c in pool}) == len(pool)  # answers are matched case-insensitively
 
 
-def test_every_character_of_a_one_character_evaluation_word_is_a_piece_of_some_codes() -> None:
-    multi = [c for c in diverse_code_pool() if len(c) > 1]
+@pytest.mark.parametrize("name", ["codes", "codes3"])
+def test_every_character_of_a_one_character_evaluation_word_is_a_piece_of_some_codes(name: str) -> None:
+    multi = [c for c in diverse_pool(name) if len(c) > 1]
     for word in {w for w in EVALUATION_WORDS if len(w) == 1}:
         assert sum(c.startswith(word) for c in multi) >= 2, word
         assert sum(c.endswith(word) for c in multi) >= 2, word
 
 
-def test_a_third_of_the_codes_are_one_character_like_the_evaluation_words() -> None:
-    pool = diverse_code_pool()
+@pytest.mark.parametrize(("name", "lengths"), [("codes", {1, 2}), ("codes3", {1, 2, 3})])
+def test_a_third_of_the_codes_are_one_character_like_the_evaluation_words(name: str, lengths: set[int]) -> None:
+    pool = diverse_pool(name)
     assert sum(len(c) == 1 for c in pool) * 3 == len(pool)
-    assert {len(c) for c in pool} == {1, 2, 3}
+    assert {len(c) for c in pool} == lengths
 
 
 def test_each_code_is_spelled_one_token_per_character() -> None:
     tokenizer = tiny_tokenizer()
-    for code in diverse_code_pool():
+    for code in diverse_code_pool(3) + diverse_code_pool(2):
         assert tokenizer.tokenize(f"left={code},") == ["left", "=", *code, ","], code
 
 
