@@ -418,7 +418,7 @@ def _check_shipped_base(out: Path | None, progress: bool) -> None:
     "--pool",
     default="words",
     show_default=True,
-    type=click.Choice(["words", "codes"]),
+    type=click.Choice(["words", "codes", "codes3"]),
     help="Diverse pool its declared maps draw from (see `sftgen show`, docs/recipes.md).",
 )
 @click.option("--check", is_flag=True, help="Rebuild the shipped base from scratch and compare its probes.")
