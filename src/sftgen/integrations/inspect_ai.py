@@ -24,8 +24,8 @@ from inspect_ai.scorer import Score, Target, accuracy, scorer, stderr
 from inspect_ai.solver import Generate, TaskState, solver
 
 from sftgen.envs import MAX_TURNS, SokobanEnv
-from sftgen.integrations.items import PREFIX, instance_at, make_item, resolve_split, stack_name
-from sftgen.splits import SPLITS, Split
+from sftgen.integrations.items import PREFIX, instance_at, make_item, resolve_split, stack_name, supported_splits
+from sftgen.splits import Split
 
 METADATA_KEY = "sftgen"
 
@@ -117,4 +117,4 @@ def _named_split_task(name: str) -> Any:
     return task(name=named.__name__)(named)
 
 
-TASKS: dict[str, Any] = {name: _named_split_task(name) for name in SPLITS}
+TASKS: dict[str, Any] = {split.name: _named_split_task(split.name) for split in supported_splits()}

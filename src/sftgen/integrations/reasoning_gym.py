@@ -27,9 +27,10 @@ from sftgen.integrations.items import (
     score_final_answer,
     split_for_stack_name,
     stack_name,
+    supported_splits,
+    supported_tasks,
 )
 from sftgen.prompts import PromptStyle
-from sftgen.splits import SPLITS, TASKS
 
 
 @dataclass
@@ -83,7 +84,7 @@ class SftgenDataset(ProceduralDataset):
 
 def registered_names() -> list[str]:
     """Every dataset name this module registers."""
-    return [f"{PREFIX}{task}" for task in TASKS] + [stack_name(name) for name in SPLITS]
+    return [f"{PREFIX}{task}" for task in supported_tasks()] + [stack_name(split) for split in supported_splits()]
 
 
 def register_all() -> None:
