@@ -15,7 +15,7 @@ from sftgen.tasks.sokoban.board import ACTIONS, DELTAS
 PALETTE = ("red", "green", "blue", "yellow")
 """Colours in cycle order; a key is the colour's initial in lower case, a door in upper case."""
 
-WALL, FLOOR, PLAYER, EXIT = "#", "_", "P", "E"
+WALL, FLOOR, PLAYER, EXIT, PLAYER_ON_EXIT = "#", "_", "P", "E", "S"
 
 Cell = tuple[int, int]
 
@@ -139,7 +139,7 @@ class KeysState:
         if cell in self.walls:
             return WALL
         if cell == self.player:
-            return PLAYER
+            return PLAYER_ON_EXIT if cell == self.exit else PLAYER
         if cell in self._key_at:
             return key_symbol(self._key_at[cell])
         if cell in self._door_at:
@@ -177,15 +177,15 @@ class KeysState:
         for r, row in enumerate(rows):
             for c, sym in enumerate(row):
                 cell = (r, c)
+                if sym in (PLAYER, PLAYER_ON_EXIT):
+                    players.append(cell)
+                if sym in (EXIT, PLAYER_ON_EXIT):
+                    exits.append(cell)
                 if sym == WALL:
                     walls.add(cell)
-                elif sym == PLAYER:
-                    players.append(cell)
-                elif sym == EXIT:
-                    exits.append(cell)
                 elif sym.lower() in _COLOUR_OF:
                     (keys if sym.islower() else doors).append((cell, _COLOUR_OF[sym.lower()]))
-                elif sym != FLOOR:
+                elif sym not in (FLOOR, PLAYER, EXIT, PLAYER_ON_EXIT):
                     raise ValueError(f"unknown symbol {sym!r} at {cell}")
         if len(players) != 1 or len(exits) != 1:
             raise ValueError(f"expected one player and one exit, found {len(players)} and {len(exits)}")
