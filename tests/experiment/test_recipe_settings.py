@@ -31,7 +31,7 @@ def test_a_bad_task_budget_names_its_field() -> None:
 def test_the_diverse_pool_is_checked_and_the_base_must_draw_from_it() -> None:
     with pytest.raises(ConfigError, match="diverse_pool"):
         load_recipe("smoke", {"diverse_pool": "emoji"})
-    with pytest.raises(ConfigError, match="base.pool"):
+    with pytest.raises(ConfigError, match=r"base\.pool"):
         load_recipe("smoke", {"diverse_pool": "codes"})
     recipe = load_recipe("smoke", {"diverse_pool": "codes", "base": {"preset": "tiny", "pool": "codes"}})
     assert recipe.base is not None and recipe.base.pool == "codes"
