@@ -188,7 +188,7 @@ class Task(Protocol[StateT]):
         """The state as JSON-ready data: what travels in env info, episode records and RL rows."""
         ...
 
-    def state_from_data(self, data: Mapping[str, Any]) -> StateT:
+    def state_from_data(self, payload: Mapping[str, Any]) -> StateT:
         """Inverse of :meth:`state_data`."""
         ...
 

@@ -61,6 +61,11 @@ def _pick(rng: np.random.Generator, items: Sequence[T]) -> T:
     return items[int(rng.integers(len(items)))]
 
 
+def _oriented(cells: list[Cell], vertical: bool) -> list[Cell]:
+    """Cells as (coordinate along a line, coordinate across it) for a vertical or horizontal line."""
+    return cells if vertical else [(c, r) for r, c in cells]
+
+
 def _cut(rng: np.random.Generator, rect: Rect, doors: list[Cell]) -> tuple[list[Cell], Cell, Rect, Rect] | None:
     """A wall line across ``rect`` with one door: (wall cells, door, the side before it, the side after it).
 
@@ -70,9 +75,8 @@ def _cut(rng: np.random.Generator, rect: Rect, doors: list[Cell]) -> tuple[list[
     options = []
     for vertical in (True, False):
         lo, hi, a0, a1 = (c0, c1, r0, r1) if vertical else (r0, r1, c0, c1)
-        oriented = (lambda cell: cell) if vertical else (lambda cell: cell[::-1])  # (along the line, across it)
         for t in range(lo + 1, hi - 1):
-            beside = any(abs(across - t) <= 1 and a0 <= along < a1 for along, across in map(oriented, doors))
+            beside = any(abs(across - t) <= 1 and a0 <= along < a1 for along, across in _oriented(doors, vertical))
             if not beside:
                 options.append((vertical, t))
     if not options:

@@ -57,8 +57,8 @@ class KeysTask:
     def state_data(self, state: KeysState) -> dict[str, Any]:
         return state.as_data()
 
-    def state_from_data(self, data: Mapping[str, Any]) -> KeysState:
-        return KeysState.from_data(dict(data))
+    def state_from_data(self, payload: Mapping[str, Any]) -> KeysState:
+        return KeysState.from_data(dict(payload))
 
     def solve(self, state: KeysState, variant: str) -> list[str] | None:
         return solve(state, VARIANTS[variant].checked_rules)
