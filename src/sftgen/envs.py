@@ -19,7 +19,11 @@ from sftgen.tasks.points import Hand, Outcome, generate_hand, verify
 from sftgen.tasks.sokoban import Board, Level, SokobanDifficulty, generate_level
 from sftgen.variants import ActionVocab, PointsDifficulty, PointsVariant, SokobanVariant
 
-ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)  # for short trusted text; see parse_action
+OPEN_TAG, CLOSE_TAG = "<answer>", "</answer>"
+MAX_PARSE_CHARS = 65_536
+"""Only this prefix of a model's text is read: a 256-token answer is ~1k characters, and the bound keeps one
+step's cost fixed whatever a model (or a client) sends."""
 MAX_TURNS = 30
 
 
@@ -37,11 +41,17 @@ class ParsedAction:
 
 
 def parse_action(text: str, vocab: ActionVocab) -> ParsedAction:
-    """Study rule: the first ``<answer>...</answer>`` (across newlines), stripped, is one whole action."""
-    match = ANSWER_TAG.search(text)
-    if match is None:
-        return ParsedAction(None, None, "no <answer> tag")
-    answer = match.group(1).strip()
+    """Study rule: the first ``<answer>...</answer>`` (across newlines), stripped, is one whole action.
+
+    Two ``str.find`` calls over the first :data:`MAX_PARSE_CHARS` characters: linear time (a lazy regex was
+    quadratic on text with many unclosed ``<answer>`` tags).
+    """
+    head = text[:MAX_PARSE_CHARS]
+    start = head.find(OPEN_TAG)
+    end = -1 if start == -1 else head.find(CLOSE_TAG, start + len(OPEN_TAG))
+    if end == -1:
+        return ParsedAction(None, None, f"no <answer> tag in the first {MAX_PARSE_CHARS} characters")
+    answer = head[start + len(OPEN_TAG) : end].strip()
     action = vocab.action_for(answer)
     if action is None:
         return ParsedAction(None, answer, f"{answer[:40]!r} is not one of {list(vocab.words)}")

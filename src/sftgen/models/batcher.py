@@ -4,6 +4,9 @@ Why: an OpenAI client sends one chat per HTTP request (8 in flight by default), 
 is ~10x faster per token when it decodes a batch. Requests that arrive within ``max_wait_s`` of each other
 and share decoding settings run as one batch; each keeps its own seed, so the answer is the one the
 in-process backend gives for that seed, whatever it was batched with.
+
+The number of unanswered jobs is bounded (``max_pending``): past it ``submit_future`` raises ``Overloaded``
+at once, so a burst of clients gets a quick "try again" instead of a queue (and memory) that grows without end.
 """
 
 from __future__ import annotations
@@ -27,27 +30,56 @@ class _Job:
     future: Future[Completion] = field(default_factory=Future)
 
 
+class Overloaded(RuntimeError):
+    """Too many unanswered jobs: the caller should come back later (HTTP 503 with Retry-After)."""
+
+
 class MicroBatcher:
     """One worker thread owns the model; ``submit`` blocks the calling thread until its answer is ready."""
 
-    def __init__(self, backend: HFBackend, max_batch: int = 64, max_wait_s: float = 0.01) -> None:
+    def __init__(
+        self, backend: HFBackend, max_batch: int = 64, max_wait_s: float = 0.01, max_pending: int | None = None
+    ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        if max_pending is not None and max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1 or None, got {max_pending}")
         self.backend = backend
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
+        self.max_pending = max_pending
         self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="sftgen-batcher", daemon=True)
         self._thread.start()
 
-    def submit(self, prompt: list[int], sampling: Sampling, seed: int) -> Completion:
-        """Generate one answer for encoded ``prompt``; exceptions of its batch are re-raised here."""
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not yet answered (queued or being decoded)."""
+        return self._pending
+
+    def submit_future(self, prompt: list[int], sampling: Sampling, seed: int) -> Future[Completion]:
+        """Queue one job without waiting; raises ``Overloaded`` when ``max_pending`` jobs are unanswered."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
+        with self._pending_lock:
+            if self.max_pending is not None and self._pending >= self.max_pending:
+                raise Overloaded(f"{self._pending} requests are already waiting (limit {self.max_pending})")
+            self._pending += 1
         job = _Job(prompt, sampling, seed)
+        job.future.add_done_callback(self._answered)
         self._queue.put(job)
-        return job.future.result()
+        return job.future
+
+    def submit(self, prompt: list[int], sampling: Sampling, seed: int) -> Completion:
+        """Generate one answer for encoded ``prompt``; exceptions of its batch are re-raised here."""
+        return self.submit_future(prompt, sampling, seed).result()
+
+    def _answered(self, _: Future[Completion]) -> None:
+        with self._pending_lock:
+            self._pending -= 1
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish queued work, then stop the worker."""
