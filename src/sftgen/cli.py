@@ -1,10 +1,15 @@
-"""The ``sftgen`` command line: each command parses arguments and calls one library function."""
+"""The ``sftgen`` command line: each command parses arguments and calls one library function.
+
+Every error a user can cause ends in one line on stderr (``Error: ...``, exit 1; usage errors exit 2) naming the
+file, field or value and what would be valid; ``sftgen --debug ...`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -18,9 +23,50 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_OS_HINTS: dict[type[OSError], str] = {
+    PermissionError: "choose a path you can write to",
+    FileNotFoundError: "check the path: it, or the folder it should go in, does not exist or cannot be created",
+    NotADirectoryError: "a part of the path is a file, not a folder",
+    IsADirectoryError: "give a file, not a folder",
+    FileExistsError: "it is in the way (a file where a folder should be?): choose another path or remove it",
+}
+
+
+def describe_error(err: BaseException) -> str:
+    """One line for ``err``: the file or value it is about, and what to do. Why: a traceback tells a user
+    neither what was wrong with their input nor what would be valid (issue 20)."""
+    if isinstance(err, OSError) and err.filename is not None:
+        hint = next((h for kind, h in _OS_HINTS.items() if isinstance(err, kind)), "check the path")
+        return f"{err.filename}: {err.strerror or type(err).__name__}; {hint}"
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    line = " ".join(text.split()) or type(err).__name__
+    if not isinstance(err, (ValueError, OSError, LookupError, RuntimeError)):
+        line = f"{type(err).__name__}: {line} (unexpected; rerun with --debug for the traceback)"
+    return line
+
+
+class _Main(click.Group):
+    """The command group, turning any exception a command lets through into one line (``--debug``: re-raise)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            if ctx.params.get("debug") and err.__context__ is not None:  # a command's own one-line error
+                traceback.print_exception(err.__context__)
+            raise
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(describe_error(err)) from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sftgen")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the Python traceback of an error instead of one line.")
+def main(debug: bool) -> None:
     """Does SFT generalize? Tasks with instruction and difficulty shifts, data, training and evaluation."""
     if not sys.stderr.isatty():
         quiet_library_progress_bars()
@@ -48,7 +94,7 @@ def splits_command(group: str | None, as_json: bool) -> None:
     try:
         chosen = resolve_splits([group]) if group else list(SPLITS.values())
     except KeyError as err:
-        _fail(str(err.args[0]))
+        _fail(describe_error(err))
     rows = [
         {
             "name": s.name,
@@ -80,12 +126,18 @@ def splits_command(group: str | None, as_json: bool) -> None:
 def show_command(split: str, index: int, template: str) -> None:
     """Print one instance's prompt and its optimal answer."""
     from sftgen.agents import oracle_answer
-    from sftgen.splits import get_split
+    from sftgen.splits import GROUPS, get_split
 
+    if split in GROUPS:
+        members = ", ".join(s.name for s in GROUPS[split][:3])
+        raise click.BadParameter(
+            f"{split!r} is a group of {len(GROUPS[split])} splits; show takes one split, e.g. {members}",
+            param_hint="SPLIT",
+        )
     try:
         spec = get_split(split)
     except KeyError as err:
-        _fail(str(err.args[0]))
+        _fail(describe_error(err))
     if not 0 <= index < spec.size:
         _fail(f"--index must be in 0..{spec.size - 1} for {split}")
     instance = spec.instance(index)
@@ -128,7 +180,7 @@ def generate_command(
         config.validate()
         manifest = build_dataset(config, out, overwrite=overwrite, progress=sys.stderr.isatty())
     except (ValueError, FileExistsError) as err:
-        _fail(str(err))
+        _fail(describe_error(err))
     console.print(
         f"[green]wrote[/] {out}: {manifest['rows']} rows from {manifest['distinct_instances']} "
         f"instances, sha256 {manifest['sha256'][:16]}…"
@@ -146,7 +198,7 @@ def datasets_command(out: Path, seed: int, overwrite: bool) -> None:
     try:
         summary = build_study_datasets(out, seed=seed, overwrite=overwrite)
     except (ValueError, FileExistsError) as err:
-        _fail(str(err))
+        _fail(describe_error(err))
     table = Table(title=f"training data in {out}")
     for column in ("dataset", "rows", "instances", "sha256"):
         table.add_column(column)
@@ -168,7 +220,7 @@ def play_command(task: str, variant: str | None, difficulty: str | None, seed: i
     try:
         play(task, variant=variant, difficulty=difficulty, seed=seed, console=console)
     except (KeyError, ValueError) as err:
-        _fail(str(err.args[0]) if err.args else str(err))
+        _fail(describe_error(err))
 
 
 @main.command("bench")
@@ -182,19 +234,36 @@ def bench_command(name: str, json_path: Path | None, quick: bool) -> None:
     try:
         run_benchmark(name, json_path=json_path, quick=quick, console=console)
     except FileNotFoundError as err:
-        _fail(str(err))
+        _fail(describe_error(err))
 
 
 @main.command("serve")
-@click.option("--model", required=True, help="A model folder or preset (e.g. a run's final/ or smollm2-135m).")
+@click.option(
+    "--model", required=True, help="An agent (oracle, shortcut, random), a model folder or preset (smollm2-135m)."
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--batch-size", default=64, show_default=True, type=int)
-def serve_command(model: str, host: str, port: int, batch_size: int) -> None:
-    """Serve a model as an OpenAI-compatible /v1/chat/completions endpoint."""
-    from sftgen.models.serve import serve
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(min=1), help="Else 413.")
+@click.option("--max-tokens", default=2048, show_default=True, type=click.IntRange(min=1), help="Clamp per request.")
+@click.option("--max-pending", default=256, show_default=True, type=click.IntRange(min=1), help="Else 503.")
+@click.option("--context", default=None, type=click.IntRange(min=2), help="Prompt limit (default: the model's).")
+def serve_command(
+    model: str,
+    host: str,
+    port: int,
+    batch_size: int,
+    max_body_bytes: int,
+    max_tokens: int,
+    max_pending: int,
+    context: int | None,
+) -> None:
+    """Serve a model or reference agent as an OpenAI-compatible /v1/chat/completions endpoint, with limits:
+    bodies over --max-body-bytes get 413, prompts over the context 400, more than --max-pending requests 503."""
+    from sftgen.models.serve import ServeLimits, serve
 
-    serve(model, host=host, port=port, batch_size=batch_size)
+    limits = ServeLimits(max_body_bytes, max_tokens, max_pending, context)
+    serve(model, host=host, port=port, batch_size=batch_size, limits=limits)
 
 
 @main.command("eval")
@@ -272,10 +341,8 @@ def eval_command(
                 status.update(f"turn {turn}: {finished} episodes finished, {live} still playing")
 
             metrics = evaluate(model, splits, out, n=n, sampling=sampling, on_turn=progress, **kwargs)
-    except KeyError as err:
-        _fail(str(err.args[0]) if err.args else str(err))
-    except (ValueError, FileNotFoundError, OSError, EvalInterrupted, BackendError) as err:
-        _fail(str(err))
+    except (KeyError, ValueError, OSError, EvalInterrupted, BackendError) as err:
+        _fail(describe_error(err))
     console.print(summary_table(metrics, f"sftgen eval {model}"))
     config = metrics["config"]
     console.print(
@@ -312,7 +379,7 @@ def report_command(run_dirs: tuple[Path, ...], out: Path | None, episodes: int) 
     try:
         report = build_report(list(run_dirs), out, episodes_per_split=episodes)
     except (ValueError, FileNotFoundError, OSError) as err:
-        _fail(str(err))
+        _fail(describe_error(err))
     for finding in report.findings:
         click.echo(f"{finding.status:>7}  {finding.number}. {finding.title} [{finding.source}]")
     console.print(f"[green]wrote[/] {report.markdown}, {report.html} and {len(report.figures)} figures")
@@ -366,7 +433,7 @@ def cot_command(
             progress=sys.stderr.isatty(),
         )
     except (ValueError, FileExistsError, BackendError) as err:
-        _fail(str(err))
+        _fail(describe_error(err))
     console.print(
         f"[green]wrote[/] {out}: kept {manifest['kept']}/{manifest['prompts']} prompts "
         f"(acceptance {manifest['acceptance_rate']:.1%}, sample pass rate {manifest['sample_pass_rate']:.1%})"
@@ -448,7 +515,7 @@ def pretrain_base_command(
     try:
         config.validate()
     except ValueError as err:
-        _fail(str(err))
+        _fail(describe_error(err))
     limit_threads()
     final = pretrain_base(config, out=out, progress=sys.stderr.isatty(), use_shipped=not ship)
     info = read_json(final / BASE_INFO)
@@ -491,7 +558,7 @@ def reproduce_command(recipe_name: str, out: Path | None, resume: bool, no_repor
             recipe, out, resume=resume, report=not no_report, log=console.log, rebuild_base=rebuild_base
         )
     except (FileExistsError, ValueError, RuntimeError) as err:
-        _fail(str(err))
+        _fail(describe_error(err))
     console.print(f"[green]done[/] in {results['wall_seconds']:.0f} s; report: {out / 'report.md'}")
     report_file = out / "report.md"
     if report_file.is_file():
@@ -522,7 +589,7 @@ def export_verl_command(
     try:
         splits = export_verl(split_names, out, n, seed, template, response_format)
     except KeyError as err:
-        _fail(str(err.args[0]))
+        _fail(describe_error(err))
     console.print(f"[green]wrote[/] {out}: {sum(s.size for s in splits)} rows from {len(splits)} splits")
 
 

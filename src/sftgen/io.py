@@ -42,7 +42,11 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """The JSON in ``path``; a damaged file is a ``ValueError`` naming it (a bare decode error names no file)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); restore it or delete it to rebuild") from err
 
 
 @contextlib.contextmanager

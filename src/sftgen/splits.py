@@ -183,14 +183,19 @@ for _task in TASKS:
     GROUPS[_task] = _group(n for n in _EVAL if n.startswith(_task + "/"))
 
 
+def _unknown(name: str, candidates: Iterable[str]) -> KeyError:
+    """An error naming ``name``, the closest valid names and where to see them all."""
+    close = difflib.get_close_matches(name, list(candidates), n=5, cutoff=0.4)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return KeyError(f"unknown split {name!r}.{hint} Run `sftgen splits` to list them all.")
+
+
 def get_split(name: str) -> Split:
-    """A split by name; an unknown name is an error that lists the closest names."""
+    """A split by name; an unknown name is an error that lists the closest split names (never a group)."""
     try:
         return SPLITS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, [*SPLITS, *GROUPS], n=5, cutoff=0.4)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown split {name!r}.{hint} Run `sftgen splits` to list them all.") from None
+        raise _unknown(name, SPLITS) from None
 
 
 def resolve_splits(names: Sequence[str] | str, size: int | None = None) -> list[Split]:
@@ -199,7 +204,9 @@ def resolve_splits(names: Sequence[str] | str, size: int | None = None) -> list[
         names = [n.strip() for n in names.split(",") if n.strip()]
     resolved: dict[str, Split] = {}
     for name in names:
-        for split in GROUPS[name] if name in GROUPS else (get_split(name),):
+        if name not in GROUPS and name not in SPLITS:
+            raise _unknown(name, [*SPLITS, *GROUPS])
+        for split in GROUPS[name] if name in GROUPS else (SPLITS[name],):
             resolved.setdefault(split.name, split)
     splits = list(resolved.values())
     return [s.with_size(size) for s in splits] if size else splits

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -33,8 +35,20 @@ def test_dtype_resolution():
 def test_unknown_names_give_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"unknown model 'no-such-model'.*smollm2-135m"):
         load_model("no-such-model", device="cpu")
-    with pytest.raises(OSError, match="could not load 'org/no-such-model'"):
+    started = time.monotonic()
+    with pytest.raises(OSError, match=r"'org/no-such-model' looks like a Hugging Face hub name.*HF_HUB_OFFLINE"):
         load_model("org/no-such-model", device="cpu")  # HF_HUB_OFFLINE=1: never reaches the network
+    assert time.monotonic() - started < 5  # at once, not after the hub client's retries
+
+
+def test_hub_name_without_network_fails_at_once(monkeypatch):
+    from sftgen.models import loading
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(loading, "HUB_HOST", "hub.invalid")  # .invalid never resolves (RFC 2606)
+    with pytest.raises(OSError, match=r"hub\.invalid cannot be reached"):
+        load_model("org/no-such-model", device="cpu")
 
 
 def test_smollm2_package_is_found_without_importing_it():

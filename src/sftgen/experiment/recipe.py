@@ -13,6 +13,7 @@ from typing import Any
 
 from sftgen.base.pretrain import BaseConfig
 from sftgen.data.build import BuildConfig
+from sftgen.models.sampling import Sampling
 from sftgen.splits import get_split, resolve_splits
 from sftgen.train.config import SFTRunConfig
 from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping
@@ -74,6 +75,33 @@ class EvalSettings:
     batch_size: int = 64
     backend: str = "hf"  # hf, or vllm on GPU machines with the gpu extra
 
+    def validate(self) -> None:
+        """Impossible values fail here, naming the recipe key, before any data is built or model trained."""
+        for name in ("n", "curve_n", "validation_n"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"eval.{name}", f"must be >= 1 instances per split or null (all), got {value}")
+        for name in ("max_new_tokens", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"eval.{name}", f"must be >= 1, got {getattr(self, name)}")
+        if self.backend not in ("hf", "vllm"):
+            raise ConfigError("eval.backend", f"must be hf or vllm, got {self.backend!r}")
+        if self.seed < 0:
+            raise ConfigError("eval.seed", f"must be >= 0, got {self.seed}")
+        try:
+            Sampling(self.temperature, self.top_p, self.max_new_tokens, self.seed, self.greedy)
+        except ValueError as err:  # "Sampling.top_p must be ..." -> "eval.top_p: must be ..."
+            field_name, _, message = str(err).removeprefix("Sampling.").partition(" ")
+            raise ConfigError(f"eval.{field_name}", message) from err
+        if not self.splits:
+            raise ConfigError("eval.splits", "list at least one split or group (e.g. study, quick, points/id)")
+        for key in ("splits", "curve_splits"):
+            for name in getattr(self, key):
+                try:
+                    resolve_splits([name])
+                except KeyError as err:
+                    raise ConfigError(f"eval.{key}", str(err.args[0])) from err
+
 
 @dataclass
 class Recipe:
@@ -111,7 +139,13 @@ class Recipe:
         for i, task in enumerate(self.tasks):
             if task.task not in TASKS:
                 raise ConfigError(f"tasks[{i}].task", f"must be one of {TASKS}, got {task.task!r}")
-            BuildConfig("answer-only", task.task, task.n, task.data_seed, self.template, task.paraphrases).validate()
+            if task.data_seed < 0:
+                raise ConfigError(f"tasks[{i}].data_seed", f"must be >= 0, got {task.data_seed}")
+            build = BuildConfig("answer-only", task.task, task.n, task.data_seed, self.template, task.paraphrases)
+            try:
+                build.validate()
+            except ValueError as err:
+                raise ConfigError(f"tasks[{i}]", str(err)) from err
         if len({t.task for t in self.tasks}) != len(self.tasks):
             raise ConfigError("tasks", "each task may appear once")
         if not self.methods or any(m not in METHODS for m in self.methods):
@@ -119,10 +153,9 @@ class Recipe:
         for i, settings in enumerate(self.method_train):
             if settings.method not in self.methods:
                 raise ConfigError(f"method_train[{i}].method", f"{settings.method!r} is not in methods")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError("seeds", f"need distinct training seeds, got {self.seeds}")
-        if self.eval.backend not in ("hf", "vllm"):
-            raise ConfigError("eval.backend", f"must be hf or vllm, got {self.eval.backend!r}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ConfigError("seeds", f"need distinct training seeds >= 0, got {self.seeds}")
+        self.eval.validate()
         if self.parallel < 1:
             raise ConfigError("parallel", f"must be ≥ 1, got {self.parallel}")
         if self.template not in ("study", "compact"):
@@ -140,11 +173,6 @@ class Recipe:
                 self.base.validate()
             except ValueError as err:
                 raise ConfigError("base", str(err)) from err
-        for name in (*self.eval.splits, *self.eval.curve_splits):
-            try:
-                resolve_splits([name])
-            except KeyError as err:
-                raise ConfigError("eval.splits", str(err.args[0])) from err
         if self.proximity_alpha <= 0:
             raise ConfigError("proximity_alpha", f"must be > 0, got {self.proximity_alpha}")
         if self.grpo_warm_steps < 1:
@@ -243,7 +271,9 @@ def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> R
         path = recipes_dir() / f"{name_or_path}.yaml"
         if not path.is_file():
             shipped = sorted(p.stem for p in recipes_dir().glob("*.yaml"))
-            raise ConfigError("recipe", f"no recipe named {name_or_path!r}; shipped recipes: {', '.join(shipped)}")
+            raise ConfigError(
+                name_or_path, f"no such YAML file and no shipped recipe of that name; shipped: {', '.join(shipped)}"
+            )
     data = load_yaml_mapping(path)
     data.update(overrides or {})
     recipe = from_mapping(Recipe, data)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,49 @@ def _looks_like_hub_name(name: str) -> bool:
     return len(parts) == 2 and all(parts) and not name.startswith((".", "~"))
 
 
+HUB_HOST = "huggingface.co"
+_TRUE = ("1", "ON", "YES", "TRUE")
+
+
+def _hub_unavailable() -> str | None:
+    """Why the hub cannot be used now (offline switch, or no connection within 2 s), or None when it can.
+
+    Why check first: offline, transformers spends ~50 s in retries before failing (issue 20).
+    """
+    for switch in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(switch, "").upper() in _TRUE:
+            return f"{switch} is set"
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=2).close()
+    except OSError as err:
+        return f"{HUB_HOST} cannot be reached ({err.strerror or err})"
+    return None
+
+
+def _cached_hub_models() -> list[str]:
+    """Hub models already in the local cache (usable offline)."""
+    from huggingface_hub import scan_cache_dir
+
+    try:
+        return sorted(r.repo_id for r in scan_cache_dir().repos if r.repo_type == "model")
+    except Exception:  # no cache folder yet, or one the scanner cannot read: nothing cached to offer
+        return []
+
+
+def _check_hub_name(name: str) -> None:
+    """Fail at once, naming what is usable locally, when ``name`` is neither cached nor downloadable."""
+    cached = _cached_hub_models()
+    if name in cached:
+        return
+    why = _hub_unavailable()
+    if why is not None:
+        local = ", ".join([*PACKAGED_PRESETS, *cached[:5]])
+        raise FileNotFoundError(
+            f"model {name!r} looks like a Hugging Face hub name, is not in the local cache and {why}; "
+            f"use a local model folder (e.g. a run's final/) or one of: {local}"
+        )
+
+
 ADAPTER_CONFIG = "adapter_config.json"
 
 
@@ -139,6 +184,7 @@ def load_model(
             raise FileNotFoundError(f"{gguf_file} is missing from {folder} (package {distribution})")
         model, tokenizer = _from_pretrained(str(folder), device, torch_dtype, gguf_file=gguf_file)
     elif _looks_like_hub_name(name_or_path):
+        _check_hub_name(name_or_path)
         try:
             model, tokenizer = _from_pretrained(name_or_path, device, torch_dtype)
         except OSError as err:

@@ -136,7 +136,13 @@ def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("config", f"no such file: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:  # without this the message names "<unicode string>", not the file
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ":"
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(str(path), f"YAML syntax error{where} {problem}; it must be a YAML mapping") from err
     if data is None:
         return {}
     if not isinstance(data, dict):
