@@ -11,6 +11,7 @@ own torch, so the CPU toolkit must import, test and run without it; ``vllm`` is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sftgen.models.hf_backend import HFBackend
@@ -61,25 +62,45 @@ class VLLMBackend:
         self.model = model
         self.llm = self._vllm.LLM(model=model, **engine_kwargs)
 
-    def sampling_params(self, sampling: Sampling, index: int) -> Any:
-        """vLLM ``SamplingParams`` for row ``index`` of a call."""
+    def sampling_params(self, sampling: Sampling, index: int, seed: int | None = None) -> Any:
+        """vLLM ``SamplingParams`` for row ``index`` of a call (seed ``seed``, else ``row_seed``); one sample
+        per prompt (``n=1``), no log-probabilities."""
         if sampling.is_greedy:
             return self._vllm.SamplingParams(temperature=0.0, max_tokens=sampling.max_new_tokens)
         return self._vllm.SamplingParams(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
-            seed=row_seed(sampling.seed, index),
+            seed=row_seed(sampling.seed, index) if seed is None else seed,
         )
 
     def generate(self, chats: list[Chat], sampling: Sampling) -> list[str]:
         """One answer per chat, in order (vLLM batches and schedules internally)."""
+        return [c.text for c in self.complete(chats, sampling)]
+
+    def complete(self, chats: list[Chat], sampling: Sampling, seeds: Sequence[int] | None = None) -> list[Completion]:
+        """Like ``generate`` with finish reasons and token counts; ``seeds`` as in ``HFBackend.complete``."""
         validate_chats(chats)
+        if seeds is not None and len(seeds) != len(chats):
+            raise ValueError(f"got {len(seeds)} seeds for {len(chats)} chats")
         if not chats:
             return []
-        params = [self.sampling_params(sampling, i) for i in range(len(chats))]
+        params = [self.sampling_params(sampling, i, None if seeds is None else seeds[i]) for i in range(len(chats))]
         outputs = self.llm.chat(chats, sampling_params=params, add_generation_prompt=True, use_tqdm=False)
-        return [out.outputs[0].text for out in outputs]
+        if len(outputs) != len(chats):
+            raise BackendError(f"vLLM returned {len(outputs)} outputs for {len(chats)} chats")
+        return [vllm_completion(out) for out in outputs]
+
+
+def vllm_completion(output: Any) -> Completion:
+    """A ``vllm.RequestOutput``'s first sample as a ``Completion`` (``length`` when cut at ``max_tokens``)."""
+    sample = output.outputs[0]
+    return Completion(
+        text=sample.text,
+        finish_reason="length" if sample.finish_reason == "length" else "stop",
+        prompt_tokens=len(output.prompt_token_ids or ()),
+        completion_tokens=len(sample.token_ids or ()),
+    )
 
 
 def make_backend(spec: str, **kw: Any) -> Backend:

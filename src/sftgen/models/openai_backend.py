@@ -4,6 +4,13 @@ Why failures raise instead of returning "": an unreachable or broken server woul
 that answers nothing, i.e. a silent 0 in a results table. Transient failures (connection errors, timeouts,
 429, 5xx) are retried with exponential backoff; anything still failing raises ``BackendError``. A completion
 the server did return is passed on as-is, even when empty: judging it is the verifier's job.
+
+The response fields read are those of the OpenAI chat-completions shape as vLLM's server returns them
+(``tests/models/fixtures/vllm_chat_completions.json`` records them): ``choices[i].message.content`` of the
+choice whose ``index`` is 0, its ``finish_reason`` (``stop`` / ``length``) and ``usage``. A server started with
+a reasoning parser moves the text between ``<think>`` and ``</think>`` into ``message.reasoning_content`` (vLLM
+before 0.10) or ``message.reasoning``; the tags and that text are put back in front of ``content``, so the
+verifier sees what the model wrote, as with the in-process backends.
 """
 
 from __future__ import annotations
@@ -12,12 +19,13 @@ import contextlib
 import random
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
-from sftgen.models.sampling import BackendError, Chat, Sampling, row_seed, validate_chats
+from sftgen.models.sampling import BackendError, Chat, Completion, Sampling, row_seed, validate_chats
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -72,8 +80,18 @@ class OpenAIBackend:
 
     def generate(self, chats: list[Chat], sampling: Sampling) -> list[str]:
         """One answer per chat, in order; raises ``BackendError`` if any request fails for good."""
+        return [c.text for c in self.complete(chats, sampling)]
+
+    def complete(self, chats: list[Chat], sampling: Sampling, seeds: Sequence[int] | None = None) -> list[Completion]:
+        """Like ``generate`` with finish reasons and token counts (from ``usage``); ``seeds`` gives each chat's
+        sampling seed (default ``row_seed(sampling.seed, i)``), as ``HFBackend.complete`` does, so evaluation
+        through a server draws the same per-episode seeds as in process."""
         validate_chats(chats)
-        payloads = [self.payload(chat, sampling, i) for i, chat in enumerate(chats)]
+        if seeds is not None and len(seeds) != len(chats):
+            raise ValueError(f"got {len(seeds)} seeds for {len(chats)} chats")
+        payloads = [
+            self.payload(chat, sampling, i, seed=None if seeds is None else seeds[i]) for i, chat in enumerate(chats)
+        ]
         if len(payloads) <= 1 or self.concurrency == 1:
             return [self._complete(p) for p in payloads]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(payloads))) as pool:
@@ -85,8 +103,8 @@ class OpenAIBackend:
                     f.cancel()
                 raise
 
-    def payload(self, chat: Chat, sampling: Sampling, index: int) -> dict[str, Any]:
-        """The request body for row ``index`` (its seed is ``row_seed``, as in the in-process backends)."""
+    def payload(self, chat: Chat, sampling: Sampling, index: int, seed: int | None = None) -> dict[str, Any]:
+        """The request body for row ``index`` (its seed is ``seed``, else ``row_seed`` as in process)."""
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m["role"], "content": m["content"]} for m in chat],
@@ -98,16 +116,12 @@ class OpenAIBackend:
         else:
             body["temperature"] = sampling.temperature
             body["top_p"] = sampling.top_p
-            body["seed"] = row_seed(sampling.seed, index)
+            body["seed"] = row_seed(sampling.seed, index) if seed is None else seed
         return body
 
-    def _complete(self, body: dict[str, Any]) -> str:
+    def _complete(self, body: dict[str, Any]) -> Completion:
         data = self._request("POST", "/chat/completions", body)
-        try:
-            content = data["choices"][0]["message"].get("content")
-        except (KeyError, IndexError, TypeError, AttributeError) as err:
-            raise BackendError(f"{self.base}/chat/completions has no choices[0].message: {data!r:.300}") from err
-        return "" if content is None else str(content)
+        return parse_completion(data, f"{self.base}/chat/completions")
 
     def _only_model(self) -> str:
         data = self._request("GET", "/models", None)
@@ -154,3 +168,29 @@ class OpenAIBackend:
             return data
         attempts = self.max_retries + 1
         raise BackendError(f"{method} {url} failed after {attempts} attempts; last error: {problem}")
+
+
+def parse_completion(data: dict[str, Any], where: str = "the server") -> Completion:
+    """The answer of a chat-completions response: choice 0's text, finish reason and the token counts.
+
+    ``finish_reason`` ``length`` is kept (the answer was cut at ``max_tokens``); every other reason (``stop``,
+    vLLM's ``abort``, a tool call) counts as ``stop``. ``usage`` may be missing (some servers): counts are then 0.
+    """
+    try:
+        choices = data["choices"]
+        choice = next((c for c in choices if c.get("index") == 0), choices[0])
+        message = choice["message"]
+        content = message.get("content")
+    except (KeyError, IndexError, TypeError, AttributeError) as err:
+        raise BackendError(f"{where} has no choices[0].message: {data!r:.300}") from err
+    text = "" if content is None else str(content)
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        text = f"<think>{reasoning}</think>{text}"
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    return Completion(
+        text=text,
+        finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+    )
