@@ -4,6 +4,12 @@ The grid below is the single source: each row (task, name, variant, difficulty, 
 expands into a registered split. An instance's seed is a hash of (registry version, split name,
 index), so a split resolves to the same instances on every machine, whatever other splits are
 listed with it, and a smaller ``size`` is always a prefix of the study-sized split.
+
+Clean splits (issue 20): an instance whose puzzle is already in its split, or (validation splits) in any
+test split of its task, is redrawn from ``(registry version, name, index, "redraw", k)``; instances that needed
+no redraw keep their seed. Puzzles are compared by :meth:`Instance.key` (a Sokoban start board; a General Points
+card multiset under its declared and scored face values). :data:`WITH_REPLACEMENT` lists the splits that keep
+repeats on purpose, and :func:`split_report` counts them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from sftgen.envs import PointsEnv, SokobanEnv, hand_for_seed, level_for_seed
 from sftgen.prompts import PromptStyle, paraphrase_pool
 from sftgen.seeding import content_hash, derive_seed
 from sftgen.tasks.points import FaceMap, Hand
-from sftgen.tasks.sokoban import Level
+from sftgen.tasks.sokoban import Board, Level
 from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, SOKOBAN_VARIANTS, sokoban_difficulty
 
 REGISTRY_VERSION = "sftgen-splits-v1"
@@ -28,6 +34,11 @@ QUICK_SIZES = {"sokoban": 20, "points": 50}
 # The four-card, J=Q=K=10 space is small (~800 solvable multisets with a face card) and every
 # evaluation puzzle is withheld from training, so the extra all_10 splits stay small.
 SIZE_OVERRIDES = {"points/paraphrase": 200, "points/validation": 100}
+# points/id and points/paraphrase draw from the four-card J=Q=K=10 space (~670 solvable puzzles with a face
+# card), which validation and the answer-only training pool share: 500 + 200 distinct puzzles there would
+# leave validation and training almost nothing, so these two keep the study's sampling with replacement.
+WITH_REPLACEMENT = frozenset({"points/id", "points/paraphrase"})
+MAX_REDRAWS = 1000
 
 
 @dataclass(frozen=True)
@@ -55,11 +66,13 @@ class Split:
         return [self.instance(i) for i in range(self.size)]
 
     def instance(self, index: int) -> Instance:
+        if index < 0:
+            raise IndexError(f"instance index must be >= 0, got {index}")
         held_out = paraphrase_pool(self.task, held_out=True)
         paraphrase = 0
         if self.category == "paraphrase":
             paraphrase = held_out[derive_seed(REGISTRY_VERSION, self.name, index, "paraphrase") % len(held_out)]
-        seed = derive_seed(REGISTRY_VERSION, self.name, index)
+        seed = _split_seeds(self.name, max(self.size, index + 1))[index]
         return Instance(self.name, index, seed, self.task, self.variant, self.difficulty, paraphrase)
 
 
@@ -84,11 +97,7 @@ class Instance:
 
     def key(self) -> str:
         """Canonical identity of the puzzle itself (used to prove train/eval disjointness)."""
-        payload = self.materialize()
-        if self.task == "sokoban":
-            return sokoban_key(payload)  # type: ignore[arg-type]
-        variant = POINTS_VARIANTS[self.variant]
-        return points_key(payload, variant.declared, variant.scored)  # type: ignore[arg-type]
+        return _puzzle_key(self.task, self.seed, self.variant, self.difficulty)
 
     def make_env(self, template: str = "study", response_format: str = "answer") -> SokobanEnv | PointsEnv:
         """An env set to this instance's variant, difficulty and paraphrase, already reset."""
@@ -110,9 +119,70 @@ def _materialize(task: str, seed: int, variant: str, difficulty: str) -> Level |
     return hand_for_seed(seed, POINTS_DIFFICULTIES[difficulty], POINTS_VARIANTS[variant])
 
 
+def _puzzle_key(task: str, seed: int, variant: str, difficulty: str) -> str:
+    payload = _materialize(task, seed, variant, difficulty)
+    if task == "sokoban":
+        return sokoban_key(payload)  # type: ignore[arg-type]
+    declared, scored = POINTS_VARIANTS[variant].declared, POINTS_VARIANTS[variant].scored
+    return points_key(payload, declared, scored)  # type: ignore[arg-type]
+
+
+def _avoided_splits(name: str) -> list[str]:
+    """Splits whose puzzles ``name`` must not contain: every test split of its task, for a validation split."""
+    split = SPLITS[name]
+    if split.category != "validation":
+        return []
+    return [n for n, s in SPLITS.items() if s.task == split.task and s.category != "validation"]
+
+
+@lru_cache(maxsize=256)
+def _split_seeds(name: str, count: int) -> tuple[int, ...]:
+    """Seeds of the first ``count`` instances of split ``name`` (sequential, so every count is a prefix)."""
+    split = SPLITS[name]
+    avoid = frozenset().union(*(split_keys(n) for n in _avoided_splits(name)))
+    taken: set[str] = set()
+    seeds = []
+    for index in range(count):
+        for attempt in range(MAX_REDRAWS):
+            parts = (index,) if attempt == 0 else (index, "redraw", attempt)
+            seed = derive_seed(REGISTRY_VERSION, name, *parts)
+            key = _puzzle_key(split.task, seed, split.variant, split.difficulty)
+            if key not in avoid and (key not in taken or name in WITH_REPLACEMENT):
+                break
+        else:  # the space is exhausted: a repeat is allowed (split_report counts it), a leak is not
+            if key in avoid:
+                raise RuntimeError(f"{name}#{index}: no puzzle outside the test splits in {MAX_REDRAWS} draws")
+        taken.add(key)
+        seeds.append(seed)
+    return tuple(seeds)
+
+
+def split_keys(name: str) -> frozenset[str]:
+    """Puzzle keys of every instance of registered split ``name`` at its full size."""
+    split = SPLITS[name]
+    return frozenset(
+        _puzzle_key(split.task, s, split.variant, split.difficulty) for s in _split_seeds(name, split.size)
+    )
+
+
+def split_report() -> dict[str, dict[str, int]]:
+    """Per split: instances, distinct puzzles and repeats (non-zero only where the space is too small or the
+    split is in :data:`WITH_REPLACEMENT`)."""
+    report = {}
+    for name, split in SPLITS.items():
+        distinct = len(split_keys(name))
+        report[name] = {"instances": split.size, "distinct": distinct, "repeats": split.size - distinct}
+    return report
+
+
 def sokoban_key(level: Level) -> str:
     """A Sokoban puzzle is its start board."""
-    return content_hash("sokoban\n" + level.board.key())
+    return board_key(level.board)
+
+
+def board_key(board: Board) -> str:
+    """The key a level starting on ``board`` would have (compares mid-episode states with evaluation puzzles)."""
+    return content_hash("sokoban\n" + board.key())
 
 
 def points_key(hand: Hand, declared: FaceMap, scored: FaceMap) -> str:

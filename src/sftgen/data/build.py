@@ -15,7 +15,7 @@ from datasets import Dataset
 from tqdm import tqdm
 
 from sftgen import __version__
-from sftgen.data.leakage import assert_disjoint, evaluation_keys
+from sftgen.data.leakage import EvaluationStates, assert_disjoint, evaluation_keys
 from sftgen.data.points import points_rl_rows, points_sft_rows, training_hands
 from sftgen.data.sokoban import RowSpec, sokoban_rl_rows, sokoban_sft_rows, training_levels
 from sftgen.io import atomic_dir, atomic_write_json
@@ -62,12 +62,14 @@ class BuildConfig:
         return RowSpec(diverse=diverse, cot=cot, template=self.template, paraphrases=pool, pool=self.pool)
 
 
-def iter_rows(config: BuildConfig, exclude: frozenset[str]) -> Iterator[dict]:
-    """The dataset's rows in order (a pure function of ``config`` and the evaluation keys)."""
+def iter_rows(config: BuildConfig, exclude: frozenset[str], states: EvaluationStates | None = None) -> Iterator[dict]:
+    """The dataset's rows in order (a pure function of ``config`` and the evaluation keys). Sokoban rows whose
+    state is an evaluation start board are dropped; pass ``states`` to read how many."""
     spec = config.row_spec()
     if config.task == "sokoban":
-        levels = training_levels(config.n, config.seed, sokoban_difficulty("6x6-1"), exclude)
-        return (sokoban_rl_rows if config.kind == "rl" else sokoban_sft_rows)(levels, spec, config.seed)
+        states = states or EvaluationStates(exclude)
+        levels = states.levels(training_levels(config.n, config.seed, sokoban_difficulty("6x6-1"), exclude))
+        return states.rows((sokoban_rl_rows if config.kind == "rl" else sokoban_sft_rows)(levels, spec, config.seed))
     hands = training_hands(config.n, config.seed, spec.diverse, exclude)
     return (points_rl_rows if config.kind == "rl" else points_sft_rows)(hands, spec, config.seed)
 
@@ -76,7 +78,9 @@ def build_dataset(config: BuildConfig, out: str | Path, overwrite: bool = False,
     """Write ``out/{data.jsonl, dataset/, manifest.json}`` and return the manifest."""
     config.validate()
     exclude = evaluation_keys()
-    rows = list(tqdm(iter_rows(config, exclude), desc=f"{config.kind} {config.task}", unit="row", disable=not progress))
+    states = EvaluationStates(exclude)
+    stream = iter_rows(config, exclude, states)
+    rows = list(tqdm(stream, desc=f"{config.kind} {config.task}", unit="row", disable=not progress))
     seen_keys = {row["instance_key"] for row in rows}
     assert_disjoint(seen_keys, exclude)
     meta = {
@@ -86,6 +90,7 @@ def build_dataset(config: BuildConfig, out: str | Path, overwrite: bool = False,
         "instance_keys_sha256": content_hash("\n".join(sorted(seen_keys))),
         "disjoint_from_evaluation": True,
         "evaluation_keys": len(exclude),
+        "dropped_evaluation_states": states.dropped,
     }
     return write_dataset(rows, out, meta, overwrite=overwrite)
 

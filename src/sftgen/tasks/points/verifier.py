@@ -7,6 +7,12 @@ other than integers, ``+ - * / ( )``, broken token order, unary minus, division 
 numbers whose multiset differs from the card values -> ``wrong_numbers``; legal but not the target ->
 ``wrong_value``; else ``correct``.
 
+Division by zero (decided in issue 20): a formula that divides by zero anywhere is ``illegal_formula`` (-3),
+whatever its numbers, never ``wrong_value``. It has no value, so there is nothing to be wrong about, and scoring
+it -1 would pay a model more for ``4/(1+2-3)`` than for using the wrong cards (-2). The study's scorer agrees:
+its ``eval`` raises ``ZeroDivisionError`` there, which it counts as illegal. ``4/(1+2-2)`` divides by 1 and is
+judged like any formula.
+
 Differences from the study's scorer, on purpose: values are exact fractions, so ``8/(3-8/3)`` counts as 24
 (the study's float ``eval`` gives 23.999... and scores it wrong), and the text is parsed, never executed.
 Bounds (documented so that odd scores can be explained): responses over :data:`MAX_TEXT_CHARS` characters are
