@@ -51,14 +51,20 @@ def probed_rate(work: Path, run: str) -> float | None:
 
 
 def plan(work: Path, seconds: float, max_epochs: float, batch: int, runs: list[str]) -> dict[str, int]:
+    """Steps per run: its probed rate x the budget x SAFETY, at most ``max_epochs``; a run whose probe failed
+    borrows the slowest rate of its task (its own run then shows what failed); the runs of one task get the same
+    steps, the smallest."""
+    rates = {run: probed_rate(work, run) for run in runs}
     steps: dict[str, int] = {}
     for run in runs:
+        task = run.split(":")[0]
+        rate = rates[run] or min((r for other, r in rates.items() if r and other.split(":")[0] == task), default=None)
         full = max(1, math.ceil(max_epochs * data_rows(work, run) / batch))
-        rate = probed_rate(work, run)
         budget = int(rate * seconds * SAFETY) if rate else 0
         steps[run] = max(2, min(full, budget)) if rate else 0
         print(f"# {run}: {data_rows(work, run)} rows, {max_epochs:g} epochs = {full} steps; probe "
-              f"{f'{rate:.2f} steps/s -> {budget} steps in {seconds:g} s' if rate else 'failed'}", file=sys.stderr)
+              f"{f'{rate:.2f} steps/s -> {budget} steps in {seconds:g} s' if rate else 'failed'}"
+              + ("" if rates[run] or not rate else " (its own probe failed: its task's rate)"), file=sys.stderr)
     for task in {run.split(":")[0] for run in runs}:
         same = [run for run in runs if run.split(":")[0] == task and steps[run]]
         if same:

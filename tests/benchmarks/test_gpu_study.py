@@ -88,3 +88,15 @@ def test_cpu_dry_run_writes_the_table(tmp_path):
     markdown = (tmp_path / "out" / "gpu_study.md").read_text()
     assert "| answer-only |" in markdown and "| diverse |" in markdown and "fake_numerical" in markdown
     assert "all_7" in markdown and "error" not in markdown
+
+
+def test_a_failed_probe_borrows_its_tasks_rate(tmp_path):
+    table = load("gpu_study_table")
+    runs = ["points:answer-only", "points:diverse"]
+    for run in runs:
+        (tmp_path / "data" / table.slug(run)).mkdir(parents=True)
+        (tmp_path / "data" / table.slug(run) / "manifest.json").write_text(json.dumps({"rows": 10000}))
+    (tmp_path / "probe-points-diverse").mkdir()
+    (tmp_path / "probe-points-diverse" / "log.jsonl").write_text(json.dumps({"step": 20, "train_runtime": 10}) + "\n")
+    steps = table.plan(tmp_path, seconds=100, max_epochs=5, batch=128, runs=runs)
+    assert steps == {"points:answer-only": 170, "points:diverse": 170}  # 2 steps/s x 100 s x 0.85
