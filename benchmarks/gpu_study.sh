@@ -15,6 +15,12 @@
 # one half stages it in /tmp and exits 0 after saying which half is missing; the call that completes the pair runs
 # the study. Set-up (wheels from .whl/, including gguf's; sftgen from src/; offline) is benchmarks/gpu_env.sh.
 #
+# On a lent GPU through the device tool (two calls back to back, the second within the machine's 30 s warm window;
+# once here: `python benchmarks/gpu_study_weights.py split`, with /.gpu_weights/ and /.whl/ in .git/info/exclude):
+#   run(command="bash benchmarks/gpu_study.sh", carry=[".whl", ".gpu_weights/a"], timeout_s=120)   # ~15 s: stages a
+#   run(command="bash benchmarks/gpu_study.sh", carry=[".whl", ".gpu_weights/b"], timeout_s=600)   # ~6 min: the study
+# If the machine went back in between, the second call only stages b and says so: call again carrying a.
+#
 # Environment:
 #   OUT                  where gpu_study.json, gpu_study.md, gpu_study.log (and episodes.tar.gz) go
 #                        (default ./gpu_study_out)
