@@ -86,6 +86,7 @@ def test_build_writes_jsonl_dataset_and_manifest(built, task: str, kind: str) ->
         "paraphrases": False,
         "diverse_rl": False,
         "rl_think": False,
+        "pool": "words",
     }
     assert manifest["disjoint_from_evaluation"] is True
     assert manifest["distinct_instances"] == len({r["instance_key"] for r in rows})

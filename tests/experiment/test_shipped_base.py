@@ -1,0 +1,75 @@
+"""The base model shipped in the package: it is `quick`'s base, it loads, it reads, and it is checked on use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sftgen.base import shipped
+from sftgen.base.probe import lookup_probe, navigate_probe
+from sftgen.experiment.recipe import load_recipe
+from sftgen.models import load_model
+from sftgen.models.hf_backend import HFBackend
+
+
+def test_the_shipped_base_is_the_base_of_quick_and_tiny() -> None:
+    manifest = shipped.shipped_manifest()
+    assert manifest is not None
+    for name in ("quick", "tiny"):
+        base = load_recipe(name).base
+        assert base is not None and base.fingerprint() == manifest["fingerprint"], name
+    assert shipped.shipped_base(manifest["fingerprint"]) == shipped.shipped_dir()
+    assert {"command", "machine"} <= set(manifest["build"])
+    size = sum(p.stat().st_size for p in shipped.shipped_dir().iterdir())
+    assert size < 8_000_000  # a few MB in the wheel
+
+
+def test_the_shipped_base_loads_and_passes_its_probes() -> None:
+    manifest = shipped.shipped_manifest()
+    assert manifest is not None
+    model, tokenizer = load_model(str(shipped.shipped_dir()))
+    backend = HFBackend(model, tokenizer)
+    measured = {"lookup_probe": lookup_probe(backend), "navigate_probe": navigate_probe(backend)}
+    for probe, scores in measured.items():
+        assert abs(scores["overall"] - manifest[probe]["overall"]) <= shipped.PROBE_TOLERANCE, probe
+    assert measured["lookup_probe"]["overall"] >= 0.9  # it reads declared maps it never saw
+
+
+def _fake_base(folder: Path) -> Path:
+    folder.mkdir()
+    for name in shipped.SHIPPED_FILES:
+        (folder / name).write_text(f"contents of {name}")
+    info = {"fingerprint": "f" * 16, "lookup_probe": {"overall": 1.0}, "replay_data": "/somewhere/on/a/disk"}
+    (folder / shipped.MANIFEST).write_text(json.dumps(info))
+    return folder
+
+
+def test_ship_writes_the_files_and_a_manifest_with_provenance(tmp_path: Path) -> None:
+    target = tmp_path / "resources" / "base"
+    manifest = shipped.ship(_fake_base(tmp_path / "built"), {"command": "sftgen pretrain-base"}, target)
+    assert sorted(p.name for p in target.iterdir()) == sorted([*shipped.SHIPPED_FILES, shipped.MANIFEST])
+    assert "replay_data" not in manifest  # a path on the builder's machine means nothing in a wheel
+    assert manifest["build"] == {"command": "sftgen pretrain-base"}
+    assert manifest["files_sha256"] == shipped.files_hash(target)
+
+
+def test_a_tampered_shipped_base_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "base"
+    manifest = shipped.ship(_fake_base(tmp_path / "built"), {"command": "x"}, target)
+    monkeypatch.setattr(shipped, "shipped_dir", lambda: target)
+    assert shipped.shipped_base(manifest["fingerprint"]) == target
+    assert shipped.shipped_base("0" * 16) is None  # another config's base: build it
+    (target / "model.safetensors").write_text("changed")
+    with pytest.raises(RuntimeError, match="does not match its manifest"):
+        shipped.shipped_base(manifest["fingerprint"])
+
+
+def test_probes_are_compared_within_the_tolerance() -> None:
+    old = {"lookup_probe": {"overall": 1.0}, "navigate_probe": {"overall": 0.6}}
+    new = {"lookup_probe": {"overall": 0.95}, "navigate_probe": {"overall": 0.45}}
+    assert shipped.compare_probes(new, old) == [
+        ("lookup_probe", 1.0, 0.95, True),
+        ("navigate_probe", 0.6, 0.45, False),
+    ]
