@@ -486,7 +486,7 @@ def _check_shipped_base(out: Path | None, progress: bool) -> None:
     default="words",
     show_default=True,
     type=click.Choice(["words", "codes", "codes3"]),
-    help="Diverse pool its declared maps draw from (see `sftgen show`, docs/recipes.md).",
+    help="Diverse pool its declared maps draw from (docs/recipes.md).",
 )
 @click.option("--check", is_flag=True, help="Rebuild the shipped base from scratch and compare its probes.")
 @click.option("--ship", is_flag=True, help="Copy the built base into the package with its manifest.")
