@@ -61,3 +61,17 @@ def test_kill_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert resumed["splits"] == whole["splits"]
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk["splits"] == json.loads(json.dumps(whole["splits"]))
+
+
+def test_a_resume_with_nothing_left_records_the_same_settings(tmp_path):
+    """Found by benchmarks/crash_trial.py: a resume that found every episode on disk wrote ``memoize: false`` into
+    metrics.json (the default was settled only when there was work), unlike the run that made the episodes."""
+    sampling = Sampling(greedy=True)
+    first = evaluate("hash", ["points/id"], tmp_path, n=3, sampling=sampling, backend=HashAgent())
+    again = evaluate("hash", ["points/id"], tmp_path, n=3, sampling=sampling, backend=HashAgent())
+    assert again["config"]["episodes_run"] == 0 and again["config"]["episodes_resumed"] == 3
+    assert first["config"]["memoize"] is again["config"]["memoize"] is True
+    assert first["splits"] == again["splits"]
+    oracle = evaluate("oracle", ["points/id"], tmp_path / "oracle", n=3, sampling=sampling)
+    assert oracle["config"]["memoize"] is False
+    assert evaluate("oracle", ["points/id"], tmp_path / "oracle", n=3, sampling=sampling)["config"]["memoize"] is False

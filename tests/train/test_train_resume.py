@@ -78,3 +78,24 @@ def test_resume_modes_are_checked_before_work(small_data, tmp_path):
     with pytest.raises(ConfigError) as err:
         train(config(small_data, run, max_steps=4, resume="never"))
     assert err.value.field == "resume"
+
+
+def test_the_step_log_keeps_only_what_precedes_the_step_training_starts_from(tmp_path):
+    """Found by benchmarks/crash_trial.py: a run killed after logging step 6 and resumed from checkpoint-4 (or one
+    killed before its first checkpoint and restarted) logged those steps again below the old lines."""
+    from transformers import TrainerControl, TrainerState
+
+    from sftgen.train.callbacks import JsonlLogCallback
+
+    log = tmp_path / "log.jsonl"
+    lines = [json.dumps({"step": s, "loss": 1.0 / s}) for s in (2, 4, 6)]
+    log.write_text("\n".join([*lines, json.dumps({"step": 8, "train_runtime": 1.0}), '{"step": 8, "lo']) + "\n")
+    callback, state = JsonlLogCallback(log), TrainerState()
+    state.global_step = 4  # resumed from checkpoint-4
+    callback.on_train_begin(None, state, TrainerControl())
+    assert log.read_text() == "\n".join(lines[:2]) + "\n"
+    state.global_step = 0  # a fresh start
+    callback.on_train_begin(None, state, TrainerControl())
+    assert log.read_text() == ""
+    callback.on_log(None, state, TrainerControl(), logs={"loss": 0.5})
+    assert [json.loads(line)["loss"] for line in log.read_text().splitlines()] == [0.5]

@@ -139,11 +139,12 @@ def evaluate(
     finished = {r["instance_id"] for recs in done.values() for r in recs}
     pending = [inst for split in chosen for inst in split.instances() if inst.id not in finished]
     stats = None
+    if memoize is None:  # settled before any work: a resume with nothing left records the setting its episodes had
+        agent = isinstance(backend, ReferenceAgent) if backend is not None else model_kind(model) == "agent"
+        memoize = sampling.is_greedy and not agent
     if pending:
         owned = backend is None
         engine = backend or open_backend(model, batch_size=batch_size, seed=sampling.seed, device=device, dtype=dtype)
-        if memoize is None:
-            memoize = sampling.is_greedy and not isinstance(engine, ReferenceAgent)
         try:
             with EpisodeLog(out) as log:
 

@@ -154,10 +154,12 @@ def sweep(
                 "checkpoint": checkpoint.name,
                 "step": checkpoint.step,
                 "path": str(checkpoint.path),
-                "splits": {
-                    name: {k: m[k] for k in ("n", "success", "success_ci", "validity", "validity_ci")}
-                    for name, m in metrics["splits"].items()
-                    if name in sizes
+                "splits": {  # in the requested order: a skipped checkpoint's metrics.json has its keys sorted
+                    name: {
+                        k: metrics["splits"][name][k] for k in ("n", "success", "success_ci", "validity", "validity_ci")
+                    }
+                    for name in sizes
+                    if name in metrics["splits"]
                 },
             }
         )

@@ -46,6 +46,28 @@ def _check_recipe_file(out: Path, recipe: Recipe, resume: bool) -> None:
     atomic_write_text(file, text)
 
 
+def _remove_leftovers(out: Path, log: Log) -> None:
+    """Temporary files a killed run left in its own folder: ``.NAME.*.tmp`` from sftgen's atomic writes, and the
+    ``tmp*`` files ``datasets`` writes next to a dataset before renaming them to ``cache-*.arrow``. Nothing else
+    writes into a run folder while ``reproduce`` starts; links (``base`` -> the shared cache) are not followed."""
+    import os
+    import shutil
+
+    found = []
+    for root, dirs, files in os.walk(out):  # does not follow links
+        here = Path(root)
+        dataset = here.name == "dataset" and here.relative_to(out).parts[:1] == ("data",)
+        for name in [*dirs, *files]:
+            if (name.startswith(".") and name.endswith(".tmp")) or (dataset and name.startswith("tmp")):
+                found.append(here / name)
+        dirs[:] = [d for d in dirs if here / d not in found]
+    for path in found:
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if found:
+        names = ", ".join(str(p.relative_to(out)) for p in found[:3])
+        log(f"removed {len(found)} temporary file(s) a killed run left: {names}")
+
+
 def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Path]:
     """Every dataset the recipe's methods read, by (task, data kind)."""
     folders = {}
@@ -233,6 +255,8 @@ def reproduce(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _check_recipe_file(out, recipe, resume)
+    if resume:
+        _remove_leftovers(out, log)
     base = _base(recipe, out, log, times, rebuild_base)
     model = base["dir"] if base else recipe.model
     with times.stage("data build"):

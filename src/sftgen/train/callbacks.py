@@ -14,7 +14,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from sftgen.io import atomic_write_json
+from sftgen.io import atomic_write_json, atomic_write_text
 
 MODEL_INFO = "sftgen_model.json"
 MODEL_INFO_FORMAT = "sftgen-model-v1"
@@ -70,6 +70,23 @@ class JsonlLogCallback(TrainerCallback):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        """Keep only the records up to the step training starts from: a run killed after its last checkpoint and
+        resumed (or restarted from scratch) logs those steps again, and the old lines would appear twice."""
+        if not state.is_world_process_zero or not self.path.is_file():
+            return
+        kept = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line cut by the kill
+                continue
+            if record.get("step", 0) <= state.global_step and "train_runtime" not in record:  # not a run's summary
+                kept.append(line + "\n")
+        atomic_write_text(self.path, "".join(kept))
 
     def on_log(
         self,
