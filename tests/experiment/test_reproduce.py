@@ -140,5 +140,5 @@ def test_bad_recipes_fail_before_work(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="sokoban/nope"):
         load_recipe(str(bad))
-    with pytest.raises(ConfigError, match="shipped recipes"):
+    with pytest.raises(ConfigError, match="no shipped recipe"):
         load_recipe("no-such-recipe")

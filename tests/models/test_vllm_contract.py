@@ -26,8 +26,22 @@ from sftgen.models.serve import BackgroundServer, create_app
 
 TRANSCRIPT = json.loads((Path(__file__).parent / "fixtures" / "vllm_chat_completions.json").read_text())
 # vllm/entrypoints/openai/protocol.py ChatCompletionRequest: the fields sftgen sends must be among them
-VLLM_REQUEST_FIELDS = {"model", "messages", "max_tokens", "max_completion_tokens", "n", "temperature", "top_p", "seed",
-                       "stop", "stream", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty"}
+VLLM_REQUEST_FIELDS = {
+    "model",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "temperature",
+    "top_p",
+    "seed",
+    "stop",
+    "stream",
+    "logprobs",
+    "top_logprobs",
+    "frequency_penalty",
+    "presence_penalty",
+}
 EXCHANGES = TRANSCRIPT["exchanges"]
 
 
@@ -145,15 +159,34 @@ class FakeVLLM(types.ModuleType):
                 self.model, self.engine = model, engine
 
             def chat(self, messages, sampling_params, add_generation_prompt, use_tqdm):
-                calls.append({"messages": messages, "params": [p.kw for p in sampling_params],
-                              "add_generation_prompt": add_generation_prompt})
+                calls.append(
+                    {
+                        "messages": messages,
+                        "params": [p.kw for p in sampling_params],
+                        "add_generation_prompt": add_generation_prompt,
+                    }
+                )
                 outputs = []
                 for text, finish, n_tokens in answers_[: len(messages)]:
-                    sample = types.SimpleNamespace(index=0, text=text, token_ids=list(range(n_tokens)),
-                                                   cumulative_logprob=None, logprobs=None, finish_reason=finish,
-                                                   stop_reason=None)
-                    outputs.append(types.SimpleNamespace(request_id="0", prompt="...", prompt_token_ids=[1] * 300,
-                                                         prompt_logprobs=None, outputs=[sample], finished=True))
+                    sample = types.SimpleNamespace(
+                        index=0,
+                        text=text,
+                        token_ids=list(range(n_tokens)),
+                        cumulative_logprob=None,
+                        logprobs=None,
+                        finish_reason=finish,
+                        stop_reason=None,
+                    )
+                    outputs.append(
+                        types.SimpleNamespace(
+                            request_id="0",
+                            prompt="...",
+                            prompt_token_ids=[1] * 300,
+                            prompt_logprobs=None,
+                            outputs=[sample],
+                            finished=True,
+                        )
+                    )
                 return outputs
 
         self.SamplingParams, self.LLM = SamplingParams, LLM

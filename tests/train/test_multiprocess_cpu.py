@@ -19,8 +19,24 @@ import pytest
 pytestmark = pytest.mark.slow
 
 STEPS = 4
-COMMON = ["--model", "tiny", "--max-steps", str(STEPS), "--save-steps", str(STEPS), "--lr", "1e-3", "--seed", "0",
-          "--set", "logging_steps=1", "--set", "progress=false", "--set", "warmup_ratio=0.25"]
+COMMON = [
+    "--model",
+    "tiny",
+    "--max-steps",
+    str(STEPS),
+    "--save-steps",
+    str(STEPS),
+    "--lr",
+    "1e-3",
+    "--seed",
+    "0",
+    "--set",
+    "logging_steps=1",
+    "--set",
+    "progress=false",
+    "--set",
+    "warmup_ratio=0.25",
+]
 
 
 def free_port() -> int:
@@ -30,8 +46,14 @@ def free_port() -> int:
 
 
 def run(cmd: list[str], tmp_path: Path) -> None:
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "ACCELERATE_CONFIG_DIR": str(tmp_path / "accelerate"), "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "CUDA_VISIBLE_DEVICES": "",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ACCELERATE_CONFIG_DIR": str(tmp_path / "accelerate"),
+        "OMP_NUM_THREADS": "1",
+    }
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -42,15 +64,70 @@ def losses(run_dir: Path) -> list[dict]:
 
 def test_two_process_ddp_sft_matches_one_process(tmp_path):
     data = tmp_path / "data"
-    run([sys.executable, "-m", "sftgen.cli", "generate", "answer-only", "--task", "sokoban", "--n", "4",
-         "--template", "compact", "--out", str(data)], tmp_path)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "sftgen.cli",
+            "generate",
+            "answer-only",
+            "--task",
+            "sokoban",
+            "--n",
+            "4",
+            "--template",
+            "compact",
+            "--out",
+            str(data),
+        ],
+        tmp_path,
+    )
     single, ddp = tmp_path / "single", tmp_path / "ddp"
-    run([sys.executable, "-m", "sftgen.cli", "train", "sft", "--data", str(data), "--out", str(single),
-         "--batch-size", "4", *COMMON], tmp_path)
-    run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-         "--main_process_port", str(free_port()), "-m", "sftgen.train.sft_main", "--data", str(data),
-         "--out", str(ddp), "--batch-size", "2", *COMMON], tmp_path)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "sftgen.cli",
+            "train",
+            "sft",
+            "--data",
+            str(data),
+            "--out",
+            str(single),
+            "--batch-size",
+            "4",
+            *COMMON,
+        ],
+        tmp_path,
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(free_port()),
+            "-m",
+            "sftgen.train.sft_main",
+            "--data",
+            str(data),
+            "--out",
+            str(ddp),
+            "--batch-size",
+            "2",
+            *COMMON,
+        ],
+        tmp_path,
+    )
 
     one, two = json.loads((single / "run.json").read_text()), json.loads((ddp / "run.json").read_text())
     assert (one["world_size"], two["world_size"]) == (1, 2)
@@ -70,15 +147,56 @@ def test_two_process_run_stopped_after_a_checkpoint_resumes_the_step_count(tmp_p
     """A run stopped at step 1 (with its checkpoint, as after a kill once a checkpoint is written) continues from
     there under 2 processes: steps 2..4 follow, the step count ends at 4, each step logged once."""
     data = tmp_path / "data"
-    run([sys.executable, "-m", "sftgen.cli", "generate", "answer-only", "--task", "sokoban", "--n", "4",
-         "--template", "compact", "--out", str(data)], tmp_path)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "sftgen.cli",
+            "generate",
+            "answer-only",
+            "--task",
+            "sokoban",
+            "--n",
+            "4",
+            "--template",
+            "compact",
+            "--out",
+            str(data),
+        ],
+        tmp_path,
+    )
     out = tmp_path / "ddp"
 
     def launch(*extra: str) -> None:
-        run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-             "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-             "--main_process_port", str(free_port()), "-m", "sftgen.train.sft_main", "--data", str(data),
-             "--out", str(out), "--batch-size", "2", *COMMON, *extra], tmp_path)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "accelerate.commands.launch",
+                "--multi_gpu",
+                "--num_processes",
+                "2",
+                "--num_machines",
+                "1",
+                "--mixed_precision",
+                "no",
+                "--dynamo_backend",
+                "no",
+                "--main_process_port",
+                str(free_port()),
+                "-m",
+                "sftgen.train.sft_main",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--batch-size",
+                "2",
+                *COMMON,
+                *extra,
+            ],
+            tmp_path,
+        )
 
     launch("--set", "stop_at_loss=1000")  # every loss is below: stops (and checkpoints) at step 1
     assert json.loads((out / "run.json").read_text())["steps"] == 1
