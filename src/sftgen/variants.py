@@ -158,7 +158,7 @@ def diverse_word_pool() -> tuple[str, ...]:
     """The ≥200-word pool for diverse mappings, checked to exclude every held-out evaluation word."""
     text = resources.files("sftgen.resources").joinpath("word_pool.txt").read_text(encoding="utf-8")
     words = tuple(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
-    forbidden = {normalize_word(w) for v in (BASE, *HELD_OUT_VOCABS) for w in v.words}
+    forbidden = {normalize_word(w) for w in forbidden_words()}
     bad = [w for w in words if normalize_word(w) in forbidden or len(w) < 2 or not w.isalpha()]
     if bad or len(set(words)) != len(words) or len(words) < 200:
         raise RuntimeError(f"word pool is malformed: forbidden or short words {bad}, size {len(words)}")

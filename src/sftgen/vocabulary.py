@@ -14,7 +14,7 @@ from sftgen.data.build import BuildConfig, iter_rows
 from sftgen.prompts import RESPONSE_FORMATS, TEMPLATES
 from sftgen.splits import SPLITS
 from sftgen.tasks.points import card_label
-from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
+from sftgen.variants import diverse_word_pool, forbidden_words
 
 PROMPTS_PER_SPLIT = 4
 # Response tags as single tokens: an answer costs 5 tokens, not 10, and the format is one step to learn.
@@ -24,7 +24,7 @@ TRAINING_SAMPLE = {"sokoban": 40, "points": 200}
 
 def forced_tokens() -> list[str]:
     """Words that must each be one token: action words, pool words, card labels."""
-    words = [w for vocab in (BASE, *HELD_OUT_VOCABS) for w in vocab.words]
+    words = list(forbidden_words())
     words += list(diverse_word_pool()) + [card_label(rank) for rank in range(1, 20)]
     return sorted(set(words))
 
