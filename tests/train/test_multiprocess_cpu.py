@@ -62,7 +62,8 @@ def losses(run_dir: Path) -> list[dict]:
     return [r for r in map(json.loads, (run_dir / "log.jsonl").read_text().splitlines()) if "loss" in r]
 
 
-def test_two_process_ddp_sft_matches_one_process(tmp_path):
+def generate_data(tmp_path: Path) -> Path:
+    """Answer-only compact Sokoban rows from 4 levels, through the CLI."""
     data = tmp_path / "data"
     run(
         [
@@ -82,24 +83,11 @@ def test_two_process_ddp_sft_matches_one_process(tmp_path):
         ],
         tmp_path,
     )
-    single, ddp = tmp_path / "single", tmp_path / "ddp"
-    run(
-        [
-            sys.executable,
-            "-m",
-            "sftgen.cli",
-            "train",
-            "sft",
-            "--data",
-            str(data),
-            "--out",
-            str(single),
-            "--batch-size",
-            "4",
-            *COMMON,
-        ],
-        tmp_path,
-    )
+    return data
+
+
+def launch_two_processes(data: Path, out: Path, tmp_path: Path, *extra: str) -> None:
+    """The SFT run of COMMON under `accelerate launch --multi_gpu --num_processes 2`, 2 rows per process."""
     run(
         [
             sys.executable,
@@ -121,13 +109,37 @@ def test_two_process_ddp_sft_matches_one_process(tmp_path):
             "--data",
             str(data),
             "--out",
-            str(ddp),
+            str(out),
             "--batch-size",
             "2",
+            *COMMON,
+            *extra,
+        ],
+        tmp_path,
+    )
+
+
+def test_two_process_ddp_sft_matches_one_process(tmp_path):
+    data = generate_data(tmp_path)
+    single, ddp = tmp_path / "single", tmp_path / "ddp"
+    run(
+        [
+            sys.executable,
+            "-m",
+            "sftgen.cli",
+            "train",
+            "sft",
+            "--data",
+            str(data),
+            "--out",
+            str(single),
+            "--batch-size",
+            "4",
             *COMMON,
         ],
         tmp_path,
     )
+    launch_two_processes(data, ddp, tmp_path)
 
     one, two = json.loads((single / "run.json").read_text()), json.loads((ddp / "run.json").read_text())
     assert (one["world_size"], two["world_size"]) == (1, 2)
@@ -146,62 +158,13 @@ def test_two_process_ddp_sft_matches_one_process(tmp_path):
 def test_two_process_run_stopped_after_a_checkpoint_resumes_the_step_count(tmp_path):
     """A run stopped at step 1 (with its checkpoint, as after a kill once a checkpoint is written) continues from
     there under 2 processes: steps 2..4 follow, the step count ends at 4, each step logged once."""
-    data = tmp_path / "data"
-    run(
-        [
-            sys.executable,
-            "-m",
-            "sftgen.cli",
-            "generate",
-            "answer-only",
-            "--task",
-            "sokoban",
-            "--n",
-            "4",
-            "--template",
-            "compact",
-            "--out",
-            str(data),
-        ],
-        tmp_path,
-    )
+    data = generate_data(tmp_path)
     out = tmp_path / "ddp"
-
-    def launch(*extra: str) -> None:
-        run(
-            [
-                sys.executable,
-                "-m",
-                "accelerate.commands.launch",
-                "--multi_gpu",
-                "--num_processes",
-                "2",
-                "--num_machines",
-                "1",
-                "--mixed_precision",
-                "no",
-                "--dynamo_backend",
-                "no",
-                "--main_process_port",
-                str(free_port()),
-                "-m",
-                "sftgen.train.sft_main",
-                "--data",
-                str(data),
-                "--out",
-                str(out),
-                "--batch-size",
-                "2",
-                *COMMON,
-                *extra,
-            ],
-            tmp_path,
-        )
-
-    launch("--set", "stop_at_loss=1000")  # every loss is below: stops (and checkpoints) at step 1
+    # every loss is below 1000: the run stops (and checkpoints) at step 1
+    launch_two_processes(data, out, tmp_path, "--set", "stop_at_loss=1000")
     assert json.loads((out / "run.json").read_text())["steps"] == 1
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1"]
-    launch()
+    launch_two_processes(data, out, tmp_path)
     record = json.loads((out / "run.json").read_text())
     assert record["steps"] == STEPS and record["world_size"] == 2
     assert [r["step"] for r in losses(out)] == list(range(1, STEPS + 1))
