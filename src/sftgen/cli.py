@@ -542,14 +542,26 @@ def pretrain_base_command(
 @click.option("--resume", is_flag=True, help="Continue a run in --out, skipping finished work.")
 @click.option("--no-report", is_flag=True, help="Skip writing report.md/report.html.")
 @click.option("--rebuild-base", is_flag=True, help="Train the recipe's base model instead of using the shipped one.")
-def reproduce_command(recipe_name: str, out: Path | None, resume: bool, no_report: bool, rebuild_base: bool) -> None:
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a recipe key (YAML value; lists by name): model=DIR, train.max_steps=4, tasks.points.n=8.",
+)
+def reproduce_command(
+    recipe_name: str, out: Path | None, resume: bool, no_report: bool, rebuild_base: bool, settings: tuple[str, ...]
+) -> None:
     """Run a recipe end to end: base model, data, training, evaluation, report."""
     from sftgen.experiment.recipe import load_recipe
-    from sftgen.experiment.runner import reproduce
+    from sftgen.experiment.runner import refuse_per_rank_launch, reproduce
     from sftgen.train.typed import ConfigError
 
     try:
-        recipe = load_recipe(recipe_name)
+        refuse_per_rank_launch()
+        recipe = load_recipe(recipe_name, settings=settings)
+    except RuntimeError as err:
+        _fail(describe_error(err))
     except ConfigError as err:
         _fail(f"recipe {err}")
     out = out or Path("runs") / recipe.name

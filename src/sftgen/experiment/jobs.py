@@ -11,7 +11,8 @@ import os
 import shlex
 import subprocess
 import time
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ class Job:
     response_format: str
     grpo: dict[str, Any] | None = None  # a GRPORunConfig as a dict; then ``sft`` is its CoT warm start
     launcher: str = ""  # e.g. "accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml"
-    backend: str = "hf"  # hf or vllm, for evaluation
+    backend: str = "hf"  # hf, vllm or openai (served by ``server``), for the chosen checkpoint's evaluation
+    server: str = ""  # openai: the command serving {model} on {port}, e.g. "vllm serve {model} --port {port}"
+    server_timeout: float = 900.0
 
     @property
     def label(self) -> str:
@@ -76,11 +79,91 @@ def choose_checkpoints(curves: dict[str, Any], validation_split: str) -> tuple[s
     return by_validation["checkpoint"], by_study["checkpoint"]
 
 
+def launcher_command(launcher: str) -> list[str]:
+    """The launcher's words, its program found beside this Python when it is not on PATH: sftgen run from a
+    virtual environment that was never activated (``.venv/bin/sftgen reproduce``) has ``accelerate`` in
+    ``.venv/bin`` but not on PATH, and the launch would fail with "No such file or directory"."""
+    import shutil
+    import sys
+
+    words = shlex.split(launcher)
+    if words and shutil.which(words[0]) is None:
+        sibling = Path(sys.executable).parent / words[0]
+        if sibling.is_file():
+            words[0] = str(sibling)
+    return words
+
+
 def launch_training(launcher: str, config: Any, module: str) -> None:
     """Multi-GPU: the recipe's launcher (accelerate + DeepSpeed/FSDP) runs the same training entry point."""
     path = Path(config.out) / "launch.yaml"
     config.to_yaml(path)
-    subprocess.run([*shlex.split(launcher), "-m", module, "--config", str(path)], check=True)
+    # into the job's log (run_job redirects sys.stdout/stderr to it), as an unlaunched run's output goes
+    subprocess.run(
+        [*launcher_command(launcher), "-m", module, "--config", str(path)],
+        check=True,
+        stdout=_file_or_none("stdout"),
+        stderr=_file_or_none("stderr"),
+    )
+
+
+def _file_or_none(name: str) -> Any:
+    """``sys.stdout``/``sys.stderr`` when it is a real file a child process can write to, else None (inherit)."""
+    import io
+    import sys
+
+    stream = getattr(sys, name)
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    stream.flush()
+    return stream
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as handle:
+        handle.bind(("127.0.0.1", 0))
+        return handle.getsockname()[1]
+
+
+@contextmanager
+def served(command: str, model: str, timeout: float) -> Iterator[str]:
+    """Run ``command`` (``{model}``, ``{port}`` filled in) until its OpenAI API answers ``/v1/models``; yield its
+    URL; stop it (SIGTERM to its process group, then SIGKILL). Why here: a recipe's evaluation through vLLM's
+    server (or ``sftgen serve`` standing in for it) must start and stop with the job, and a server that dies
+    while loading must fail the job with its exit code, not hang it."""
+    import signal
+    import urllib.request
+
+    port = _free_port()
+    process = subprocess.Popen(shlex.split(command.format(model=model, port=port)), start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the evaluation server exited with code {process.returncode}: {command}")
+            try:
+                with urllib.request.urlopen(f"{url}/v1/models", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the evaluation server did not answer within {timeout:.0f} s: {command}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
@@ -134,8 +217,29 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     chosen, study_choice = choose_checkpoints(curves, job.validation_split)
     chosen_path = next(p["path"] for p in curves["points"] if p["checkpoint"] == chosen)
     final_splits = list(dict.fromkeys([*job.final_splits, *curve_splits]))
-    model = f"vllm:{chosen_path}" if job.backend == "vllm" else chosen_path
-    metrics = evaluate(model, final_splits, eval_dir / chosen, n=job.final_n, sampling=sampling, **style)
+    if job.backend == "openai":
+        from sftgen.eval.backend import open_backend
+
+        with served(job.server, chosen_path, job.server_timeout) as url:
+            # the served checkpoint is still named by its folder, so the sweep's episodes of it are kept
+            engine = open_backend(url, batch_size=job.batch_size, seed=sampling.seed)
+            try:
+                metrics = evaluate(
+                    chosen_path,
+                    final_splits,
+                    eval_dir / chosen,
+                    n=job.final_n,
+                    sampling=sampling,
+                    backend=engine,
+                    **style,
+                )
+            finally:
+                close = getattr(engine, "close", None)
+                if callable(close):
+                    close()
+    else:
+        model = f"vllm:{chosen_path}" if job.backend == "vllm" else chosen_path
+        metrics = evaluate(model, final_splits, eval_dir / chosen, n=job.final_n, sampling=sampling, **style)
     lap("evaluate")
     return {
         "task": job.task,

@@ -7,6 +7,7 @@ naming it, and the SFT settings of every run are checked against ``SFTRunConfig`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sftgen.data.build import BuildConfig
 from sftgen.models.sampling import Sampling
 from sftgen.splits import get_split, resolve_splits
 from sftgen.train.config import SFTRunConfig
-from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping
+from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping, parse_override
 from sftgen.variants import DIVERSE_POOLS
 
 SFT_METHODS = ("answer-only", "diverse", "cot", "diverse-cot")
@@ -59,6 +60,31 @@ class MethodSettings:
 
 
 @dataclass
+class TeacherSettings:
+    """CoT data from a teacher by rejection sampling (``sftgen.data.teacher``, the study's way) instead of the
+    solver's CoT: ``model`` is a served ``http(s)://`` endpoint (vLLM's OpenAI server) or a model folder; each
+    prompt keeps its first of ``samples`` answers the verifier gives full marks."""
+
+    model: str = ""
+    samples: int = 16
+    temperature: float = 1.0
+    max_new_tokens: int = 4096
+    batch_size: int = 64
+
+    def validate(self) -> None:
+        if not self.model:
+            raise ConfigError("teacher.model", "required: a served endpoint (http://HOST:PORT) or a model folder")
+        for name in ("samples", "max_new_tokens", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"teacher.{name}", f"must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.temperature < 100:
+            raise ConfigError("teacher.temperature", f"must be > 0 (samples must differ), got {self.temperature}")
+
+
+SERVED_BACKENDS = ("hf", "vllm", "openai")
+
+
+@dataclass
 class EvalSettings:
     """What to evaluate: ``splits`` on the chosen checkpoint, ``curve_splits`` at every checkpoint."""
 
@@ -73,7 +99,11 @@ class EvalSettings:
     max_new_tokens: int = 256
     seed: int = 0
     batch_size: int = 64
-    backend: str = "hf"  # hf, or vllm on GPU machines with the gpu extra
+    # hf (in process), vllm (in process, GPU machines with the gpu extra) or openai: the chosen checkpoint is
+    # served by ``server`` ({model} = its folder, {port} = a free port) and evaluated over its OpenAI API
+    backend: str = "hf"
+    server: str = "vllm serve {model} --port {port} --host 127.0.0.1"
+    server_timeout: float = 900.0  # seconds for the server to answer /v1/models
 
     def validate(self) -> None:
         """Impossible values fail here, naming the recipe key, before any data is built or model trained."""
@@ -84,8 +114,12 @@ class EvalSettings:
         for name in ("max_new_tokens", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"eval.{name}", f"must be >= 1, got {getattr(self, name)}")
-        if self.backend not in ("hf", "vllm"):
-            raise ConfigError("eval.backend", f"must be hf or vllm, got {self.backend!r}")
+        if self.backend not in SERVED_BACKENDS:
+            raise ConfigError("eval.backend", f"must be one of {SERVED_BACKENDS}, got {self.backend!r}")
+        if self.backend == "openai" and not ("{model}" in self.server and "{port}" in self.server):
+            raise ConfigError("eval.server", f"must name {{model}} and {{port}}, got {self.server!r}")
+        if self.server_timeout <= 0:
+            raise ConfigError("eval.server_timeout", f"must be > 0 seconds, got {self.server_timeout}")
         if self.seed < 0:
             raise ConfigError("eval.seed", f"must be >= 0, got {self.seed}")
         try:
@@ -127,6 +161,7 @@ class Recipe:
     proximity_alpha: float = 0.1  # α of the proximity-kl / proximity-l2 methods
     grpo: dict[str, Any] = field(default_factory=dict)  # GRPORunConfig settings of the grpo method
     grpo_warm_steps: int = 10  # CoT-SFT steps before GRPO (the study's warm start)
+    teacher: TeacherSettings | None = None  # CoT data by rejection sampling from a teacher; None: the solver's CoT
     parallel: int = 2
     launcher: str = ""  # multi-GPU training, e.g. "accelerate launch --config_file configs/accelerate/..."
     description: str = ""
@@ -175,6 +210,8 @@ class Recipe:
                 raise ConfigError("base", str(err)) from err
         if self.proximity_alpha <= 0:
             raise ConfigError("proximity_alpha", f"must be > 0, got {self.proximity_alpha}")
+        if self.teacher is not None:
+            self.teacher.validate()
         if self.grpo_warm_steps < 1:
             raise ConfigError("grpo_warm_steps", f"must be ≥ 1, got {self.grpo_warm_steps}")
         if "grpo" in self.methods:
@@ -264,8 +301,30 @@ def recipes_dir() -> Path:
     raise FileNotFoundError("no recipes/ folder found")
 
 
-def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> Recipe:
-    """A shipped recipe by name (``quick``, ``tiny``, ...) or a YAML file; validated."""
+def set_recipe_value(data: dict[str, Any], path: list[str], value: Any) -> None:
+    """``data[path...] = value`` where a list of tasks or method settings is addressed by its items' name:
+    ``tasks.sokoban.n`` is the ``n`` of the ``tasks`` entry whose ``task`` is ``sokoban``. Why: sizing a shipped
+    recipe down (``--set model=... --set tasks.points.n=8 --set train.max_steps=4``) must not need a copy of it."""
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        where = ".".join(path[: i + 1])
+        if isinstance(node, list):
+            found = [item for item in node if isinstance(item, dict) and part in (item.get("task"), item.get("method"))]
+            if not found:
+                raise ConfigError(where, f"no entry named {part!r} in this list")
+            node = found[0]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(where, "is not a mapping, so it has no sub-keys")
+        node = node.setdefault(part, {})
+    if not isinstance(node, dict):
+        raise ConfigError(".".join(path), "its parent is not a mapping")
+    node[path[-1]] = value
+
+
+def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None, settings: Sequence[str] = ()) -> Recipe:
+    """A shipped recipe by name (``quick``, ``tiny``, ...) or a YAML file, with ``overrides`` (top-level keys) and
+    ``settings`` (``KEY=VALUE`` texts, dotted keys, YAML values) applied; validated."""
     path = Path(name_or_path)
     if not path.is_file():
         path = recipes_dir() / f"{name_or_path}.yaml"
@@ -276,6 +335,8 @@ def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> R
             )
     data = load_yaml_mapping(path)
     data.update(overrides or {})
+    for text in settings:
+        set_recipe_value(data, *parse_override(text))
     recipe = from_mapping(Recipe, data)
     recipe.validate()
     return recipe

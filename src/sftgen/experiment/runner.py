@@ -68,12 +68,63 @@ def _remove_leftovers(out: Path, log: Log) -> None:
         log(f"removed {len(found)} temporary file(s) a killed run left: {names}")
 
 
+TEACHER_KINDS = ("cot", "diverse-cot")
+
+
+def _teacher_data(recipe: Recipe, task: Any, kind: str, folder: Path, log: Log) -> None:
+    """CoT rows of ``kind`` sampled from the recipe's teacher and kept by the verifier (rejection sampling), unless
+    a dataset of the same teacher settings is already there. An empty result stops the run here, naming the
+    acceptance, rather than as "no rows" inside a training job."""
+    from sftgen.data.teacher import teacher_cot
+
+    teacher = recipe.teacher
+    assert teacher is not None
+    wanted = {
+        "teacher": teacher.model,
+        "samples": teacher.samples,
+        "temperature": teacher.temperature,
+        "max_new_tokens": teacher.max_new_tokens,
+        "diverse": kind == "diverse-cot",
+        "template": recipe.template,
+        "seed": task.data_seed,
+        "n": task.n,
+    }
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        config = read_json(manifest)["config"]
+        if {key: config.get(key) for key in wanted} == wanted:
+            return
+    log(f"data {task.task}/{kind}: sampling teacher {teacher.model} on {task.n} instances x {teacher.samples}")
+    result = teacher_cot(
+        teacher.model,
+        task.task,
+        task.n,
+        task.data_seed,
+        folder,
+        teacher.samples,
+        teacher.temperature,
+        teacher.max_new_tokens,
+        kind == "diverse-cot",
+        recipe.template,
+        teacher.batch_size,
+        overwrite=True,
+        progress=False,
+    )
+    log(f"data {task.task}/{kind}: kept {result['kept']}/{result['prompts']} prompts")
+    if not result["kept"]:
+        raise RuntimeError(f"teacher {teacher.model}: no {task.task} prompt passed the verifier ({folder})")
+
+
 def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Path]:
-    """Every dataset the recipe's methods read, by (task, data kind)."""
+    """Every dataset the recipe's methods read, by (task, data kind); CoT from the teacher when the recipe has one."""
     folders = {}
     for task in recipe.tasks:
         for kind in recipe.data_kinds():
             folder = out / "data" / task.task / kind
+            if recipe.teacher is not None and kind in TEACHER_KINDS:
+                _teacher_data(recipe, task, kind, folder, log)
+                folders[(task.task, kind)] = folder
+                continue
             config = BuildConfig(
                 kind,
                 task.task,
@@ -158,6 +209,8 @@ def plan_jobs(
                         grpo=grpo,
                         launcher=recipe.launcher,
                         backend=recipe.eval.backend,
+                        server=recipe.eval.server,
+                        server_timeout=recipe.eval.server_timeout,
                     )
                 )
     return jobs
@@ -240,6 +293,20 @@ def run_jobs(
     return [results[job.label] for job in jobs]
 
 
+def refuse_per_rank_launch() -> None:
+    """Stop when started as one of several processes (``accelerate launch sftgen reproduce``): every rank would
+    build the data, evaluate and report into the same folder. Only training is distributed, through the recipe's
+    ``launcher:``, and everything after it runs once, here."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RuntimeError(
+            f"sftgen reproduce was started as one of {os.environ['WORLD_SIZE']} processes; run it as one process "
+            "and put the accelerate command in the recipe's launcher: (e.g. --set launcher='accelerate launch "
+            "--config_file configs/accelerate/fsdp.yaml'), which distributes the training jobs only"
+        )
+
+
 def reproduce(
     recipe: Recipe,
     out: str | Path,
@@ -250,6 +317,7 @@ def reproduce(
 ) -> dict:
     """Run a whole recipe into ``out`` and return results.json's content; ``rebuild_base`` trains the recipe's base
     (or reuses one in the cache) even where the package ships it."""
+    refuse_per_rank_launch()
     start = time.perf_counter()
     times = StageTimes(started=start)
     out = Path(out)

@@ -37,6 +37,13 @@ def build_config(
     return config
 
 
+def main_process() -> bool:
+    """Rank 0 of a launch (or no launch): the one process that reports what a run produced, once."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 @click.group("train")
 def train_group() -> None:
     """Train models (SFT and GRPO with TRL, full or LoRA; multi-GPU through `accelerate launch`)."""
@@ -115,6 +122,8 @@ def sft_command(
         result = train(config)
     except ConfigError as err:
         raise click.ClickException(f"config error: {err}") from err
+    if not main_process():
+        return
     loss = "n/a" if result.final_loss is None else f"{result.final_loss:.4g}"
     click.echo(
         f"trained {result.global_step} steps in {result.wall_seconds:.1f} s, final loss {loss}"
@@ -173,6 +182,8 @@ def grpo_command(
         result = train_grpo(config)
     except ConfigError as err:
         raise click.ClickException(f"config error: {err}") from err
+    if not main_process():
+        return
     reward = result.record.get("final_reward")
     click.echo(
         f"trained {result.global_step} GRPO steps in {result.wall_seconds:.1f} s, last logged reward "

@@ -65,7 +65,9 @@ from sftgen.train.sft import (
     RunResult,
     _save_final,
     _warn_on_changed_settings,
+    check_engine,
     checkpointing_kwargs,
+    deepspeed_launch,
     device_settings,
     finish_run,
 )
@@ -218,7 +220,8 @@ def grpo_args(config: GRPORunConfig, bf16: bool, use_cuda: bool, world_size: int
         remove_unused_columns=False,  # the verifier columns must reach the rewards
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
-        use_cpu=not use_cuda,
+        use_cpu=not use_cuda and not deepspeed_launch(),  # DeepSpeed brings its own CPU accelerator
+        ddp_backend="gloo" if deepspeed_launch() and not use_cuda else None,
     )
 
 
@@ -277,6 +280,7 @@ def train_grpo(config: GRPORunConfig) -> RunResult:
         peft_config=lora_config(config) if config.lora.enabled else None,  # type: ignore[arg-type]
         callbacks=[ModelInfoCallback(info), JsonlLogCallback(run_dir / "log.jsonl")],
     )
+    check_engine(trainer)
     if episode is not None:
         episode.attach(trainer)
     if trainer.is_world_process_zero():

@@ -136,6 +136,15 @@ def _warn_on_changed_settings(config: SFTRunConfig, saved: Path) -> None:
         logger.warning("resuming %s with changed settings: %s", saved.parent, ", ".join(changed))
 
 
+def deepspeed_launch() -> bool:
+    """Launched by ``accelerate launch`` with a DeepSpeed config. Without CUDA the HF Trainer must then not be told
+    ``use_cpu``: accelerate turns DeepSpeed off on a CPU it was asked to use (``and not cpu``) and quietly runs
+    plain DDP, whereas left alone it hands the run to DeepSpeed, whose CPU accelerator communicates over gloo. The
+    backend must then be named (``ddp_backend="gloo"``): accelerate finds none for a CPU by itself and would count
+    one process while DeepSpeed counts all of them (its batch check fails, each rank would read all the data)."""
+    return os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
+
+
 def _use_cuda() -> bool:
     import torch
 
@@ -193,7 +202,8 @@ def sft_args(config: SFTRunConfig, bf16: bool, use_cuda: bool) -> Any:
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
         dataset_num_proc=config.dataset_num_proc,
-        use_cpu=not use_cuda,
+        use_cpu=not use_cuda and not deepspeed_launch(),  # DeepSpeed brings its own CPU accelerator
+        ddp_backend="gloo" if deepspeed_launch() and not use_cuda else None,
     )
 
 
@@ -234,6 +244,32 @@ def _save_final(trainer: Any, config: SFTRunConfig, tokenizer: Any, info: dict[s
     return final
 
 
+def distributed_engine(trainer: Any) -> str:
+    """How accelerate spread the run over processes (``NO``, ``MULTI_CPU``/``MULTI_GPU`` = DDP, ``FSDP``,
+    ``DEEPSPEED``), recorded so a run folder says which engine produced it, not just how many processes."""
+    kind = trainer.accelerator.distributed_type
+    return str(getattr(kind, "value", kind))
+
+
+def check_engine(trainer: Any) -> None:
+    """Stop before training when accelerate did not give the run the engine its launch asked for.
+
+    Why: accelerate (1.16) runs an FSDP launch without a GPU as plain DDP, saying nothing; every rank then holds
+    the whole model and optimizer state, which at 7-8B is an out-of-memory crash long after the launch looked
+    fine. A DeepSpeed launch is checked the same way (``deepspeed_launch`` is what makes it work on CPU).
+    """
+    asked = [
+        engine
+        for engine, variable in (("FSDP", "ACCELERATE_USE_FSDP"), ("DEEPSPEED", "ACCELERATE_USE_DEEPSPEED"))
+        if os.environ.get(variable, "").lower() == "true"
+    ]
+    got = distributed_engine(trainer)
+    if asked and got not in asked:
+        cpu = got == "MULTI_CPU"
+        hint = " (accelerate shards with FSDP only on GPUs; on CPU use a DeepSpeed config)" if cpu else ""
+        raise ConfigError("launcher", f"the launch asked for {asked[0]} but accelerate set up {got}{hint}")
+
+
 def finish_run(
     trainer: Any, run_dir: Path, final: Path, record: dict[str, Any], wall: float, use_cuda: bool, bf16: bool
 ) -> RunResult:
@@ -245,6 +281,7 @@ def finish_run(
         checkpoints=[p.name for _, p in checkpoints(run_dir)],
         device="cuda" if use_cuda else "cpu",
         world_size=trainer.args.world_size,
+        distributed=distributed_engine(trainer),
         bf16=bf16,
         torch_threads=torch.get_num_threads(),
         versions=_versions(),
@@ -296,6 +333,7 @@ def train(config: SFTRunConfig) -> RunResult:
         callbacks=callbacks,
         proximity=config.proximity,
     )
+    check_engine(trainer)
     if config.freeze:  # before train(), which builds the optimizer from the parameters still trainable
         frozen = freeze_parameters(trainer.model, config.freeze)
         logger.info("frozen: %d parameter values match %s", frozen, config.freeze)

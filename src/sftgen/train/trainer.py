@@ -6,8 +6,10 @@ backward and always computes entropy and top-1 metrics. For a tiny model whose c
 tokens that head dominates the step (measured: ~110 of ~230 ms, a 1.36x slowdown against a bare loop).
 Here, on CPU, the backbone runs as usual, the head projects only the labelled positions, and the loss is
 the same token-mean cross-entropy (``num_items_in_batch`` honoured, so gradient accumulation is unchanged);
-the logged ``entropy`` and ``mean_token_accuracy`` are computed from those logits. Any other device, or any
-model whose head scales or soft-caps logits, goes through TRL's own ``compute_loss``.
+the logged ``entropy`` and ``mean_token_accuracy`` are computed from those logits. Any other device, any
+model whose head scales or soft-caps logits, and any sharded model (FSDP, DeepSpeed: calling the backbone and
+head outside the wrapped model's forward would skip the all-gather of the root unit's weights) goes through
+TRL's own ``compute_loss``.
 
 With ``proximity`` (``sftgen.train.proximity``) the same head-on-labelled-positions loss runs on every device,
 plus ``alpha * KL`` to a frozen copy of the starting model or ``alpha * ||theta - theta_start||^2``.
@@ -63,6 +65,8 @@ class SFTGenTrainer(SFTTrainer):
         if return_outputs or not model.training or self.args.device.type != "cpu" or self.compute_loss_func:
             return False
         if self.label_smoother is not None or self.args.loss_type != "nll" or self.aux_loss_enabled:
+            return False
+        if self.is_fsdp_enabled or self.is_deepspeed_enabled:  # sharded: only the wrapped forward gathers weights
             return False
         return self._head_is_plain(model)
 
