@@ -134,7 +134,11 @@ def single_process_sft(data: Path, out: Path, tmp_path: Path) -> None:
 
 
 def assert_same_sft(single: Path, multi: Path, engine: str) -> None:
-    """Same steps over the same rows, losses within 1% (the first equal), one record and checkpoint by rank 0."""
+    """Same steps over the same rows, the same losses and final weights (rank 0's, gathered), one record and one
+    checkpoint by rank 0. Equal, not close: the ranks' gradients are averaged into exactly the step one process
+    takes (a run whose ranks skipped that all-reduce logged losses within 1% and saved rank 0's own weights)."""
+    from safetensors.torch import load_file
+
     one, two = json.loads((single / "run.json").read_text()), json.loads((multi / "run.json").read_text())
     assert (one["world_size"], two["world_size"]) == (1, 2)
     assert (one["distributed"], two["distributed"]) == ("NO", engine)
@@ -142,12 +146,16 @@ def assert_same_sft(single: Path, multi: Path, engine: str) -> None:
     a, b = losses(single), losses(multi)
     assert [r["step"] for r in a] == [r["step"] for r in b] == list(range(1, STEPS + 1))  # logged once, by rank 0
     assert [r["epoch"] for r in a] == [r["epoch"] for r in b]  # the same rows per optimizer step
-    assert b[0]["loss"] == pytest.approx(a[0]["loss"], rel=1e-4)  # the same first global batch
-    assert [r["loss"] for r in b] == pytest.approx([r["loss"] for r in a], rel=0.01)
+    assert [r["loss"] for r in b] == pytest.approx([r["loss"] for r in a], rel=1e-4)
     assert sorted(p.name for p in multi.glob("checkpoint-*")) == [f"checkpoint-{STEPS}"]
     state = json.loads((multi / f"checkpoint-{STEPS}" / "trainer_state.json").read_text())
     assert state["global_step"] == STEPS
-    assert (multi / "final" / "model.safetensors").is_file() and not list(multi.glob("*.tmp"))
+    assert not list(multi.glob("*.tmp"))
+    reference, weights = (load_file(run / "final" / "model.safetensors") for run in (single, multi))
+    assert weights.keys() == reference.keys()
+    for key, value in reference.items():
+        assert weights[key].shape == value.shape, key  # gathered, not a rank's partition
+        torch.testing.assert_close(weights[key], value, rtol=1e-4, atol=1e-5, msg=key)
 
 
 def test_two_process_ddp_sft_matches_one_process(tmp_path):
@@ -159,20 +167,12 @@ def test_two_process_ddp_sft_matches_one_process(tmp_path):
 
 def test_two_process_deepspeed_zero2_and_zero3_sft_match_one_process(tmp_path):
     """ZeRO-2 (optimizer state and gradients partitioned) and ZeRO-3 (parameters too) over 2 CPU ranks: the same
-    steps and losses as one process, and the final weights gathered by rank 0 equal one process's."""
-    from safetensors.torch import load_file
-
+    steps, losses and final weights (gathered by rank 0) as one process."""
     data = generate_data(tmp_path)
     single_process_sft(data, tmp_path / "single", tmp_path)
-    reference = load_file(tmp_path / "single" / "final" / "model.safetensors")
     for name, engine in (("zero2", ZERO2), ("zero3", ZERO3)):
         launch_two_processes(data, tmp_path / name, tmp_path, engine=engine)
         assert_same_sft(tmp_path / "single", tmp_path / name, "DEEPSPEED")
-        weights = load_file(tmp_path / name / "final" / "model.safetensors")
-        assert weights.keys() == reference.keys(), name
-        for key, value in reference.items():
-            assert weights[key].shape == value.shape, (name, key)  # gathered, not a rank's partition
-            torch.testing.assert_close(weights[key], value, rtol=1e-4, atol=1e-5, msg=f"{name} {key}")
 
 
 def test_fsdp_launch_on_cpu_stops_before_training(tmp_path):

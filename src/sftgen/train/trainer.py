@@ -7,9 +7,9 @@ tokens that head dominates the step (measured: ~110 of ~230 ms, a 1.36x slowdown
 Here, on CPU, the backbone runs as usual, the head projects only the labelled positions, and the loss is
 the same token-mean cross-entropy (``num_items_in_batch`` honoured, so gradient accumulation is unchanged);
 the logged ``entropy`` and ``mean_token_accuracy`` are computed from those logits. Any other device, any
-model whose head scales or soft-caps logits, and any sharded model (FSDP, DeepSpeed: calling the backbone and
-head outside the wrapped model's forward would skip the all-gather of the root unit's weights) goes through
-TRL's own ``compute_loss``.
+model whose head scales or soft-caps logits, and any run over several processes (DDP, FSDP, DeepSpeed: calling
+the backbone and head outside the wrapped model's forward skips the gradient all-reduce or the weight gathering
+that forward sets up) goes through TRL's own ``compute_loss``.
 
 With ``proximity`` (``sftgen.train.proximity``) the same head-on-labelled-positions loss runs on every device,
 plus ``alpha * KL`` to a frozen copy of the starting model or ``alpha * ||theta - theta_start||^2``.
@@ -66,7 +66,10 @@ class SFTGenTrainer(SFTTrainer):
             return False
         if self.label_smoother is not None or self.args.loss_type != "nll" or self.aux_loss_enabled:
             return False
-        if self.is_fsdp_enabled or self.is_deepspeed_enabled:  # sharded: only the wrapped forward gathers weights
+        # Several processes: only the wrapped model's forward sets up what its backward needs (DDP's gradient
+        # all-reduce, FSDP's and ZeRO-3's weight gathering). Calling the backbone under it skipped DDP's
+        # all-reduce: each rank stepped on its own gradients and rank 0 saved its own weights.
+        if self.accelerator.num_processes > 1 or self.is_fsdp_enabled or self.is_deepspeed_enabled:
             return False
         return self._head_is_plain(model)
 
