@@ -1,0 +1,121 @@
+"""verifiers adapter: the taskset loads through verifiers' own plugin loaders, and real rollouts (Env.serving,
+run_episode, interception, EvalClient) against a local OpenAI-compatible server that answers from sftgen's
+reference agents are scored by the task's rubric exactly as sftgen's verifier scores them, 1,000 per task."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+vf = pytest.importorskip("verifiers.v1", reason="verifiers is not installed (see docs/integrations.md)")
+
+from fastapi import FastAPI, Request  # noqa: E402
+from stack_policies import mixed_answer  # noqa: E402
+from verifiers.v1.utils.loaders import harness_class, taskset_class  # noqa: E402
+
+from sftgen.integrations import verifiers as adapter  # noqa: E402
+from sftgen.integrations.items import make_items, score  # noqa: E402
+from sftgen.models.serve import BackgroundServer  # noqa: E402
+from sftgen.splits import SPLITS  # noqa: E402
+
+KEY_VAR = "SFTGEN_REFERENCE_API_KEY"
+
+
+def reference_app() -> FastAPI:
+    """An OpenAI chat-completions endpoint whose model answers the last user message with ``mixed_answer``."""
+    app = FastAPI()
+    app.state.prompts = []
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> dict:
+        body = await request.json()
+        prompt = body["messages"][-1]["content"]
+        app.state.prompts.append(prompt)
+        message = {"role": "assistant", "content": mixed_answer(prompt)}
+        return {
+            "id": "sftgen-reference",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def model_server():
+    app = reference_app()
+    with BackgroundServer(app) as server:
+        server.prompts = app.state.prompts
+        yield server
+
+
+def run_rollouts(env, url: str) -> list:
+    """One episode per task of ``env``'s taskset, all in flight at once inside ``env.serving()``."""
+    ctx = vf.ModelContext(model="reference", client=vf.EvalClientConfig(base_url=url + "/v1", api_key_var=KEY_VAR))
+
+    async def main() -> list:
+        async with env.serving():
+            return await asyncio.gather(*(env.run_episode(task, ctx) for task in env.taskset))
+
+    return asyncio.run(main())
+
+
+def test_taskset_loads_through_verifiers_plugin_loaders() -> None:
+    assert taskset_class(adapter.TASKSET_ID) is adapter.SftgenTaskset
+    assert harness_class(adapter.TASKSET_ID) is adapter.SftgenReplyHarness  # the taskset's default harness
+    taskset = adapter.load_taskset("sokoban/fake_numerical", size=5)
+    tasks = list(taskset)
+    assert [t.key for t in tasks] == [f"sokoban/fake_numerical#{i}" for i in range(5)]
+    assert [t.data.idx for t in tasks] == list(range(5))
+    item = make_items("sokoban/fake_numerical", 1)[0]
+    assert tasks[0].data.prompt == item.prompt[-1]["content"] and tasks[0].data.ground_truth == item.ground_truth
+    assert [t.key for t in taskset.include(ids=["sokoban/fake_numerical#3"])] == ["sokoban/fake_numerical#3"]
+    custom = list(adapter.load_taskset("points/id", size=2, variant="all_5", difficulty="five", seed=1))
+    assert [t.key for t in custom] == [f"points/all_5@five#{i}@seed1" for i in range(2)]
+    assert len(custom[0].data.ground_truth["card_values"]) == 5
+    with pytest.raises(ValueError, match="unknown points variant"):
+        list(adapter.load_taskset("points/id", variant="all_99"))
+
+
+def test_rollouts_reach_the_model_with_sftgens_prompt(model_server, monkeypatch) -> None:
+    monkeypatch.setenv(KEY_VAR, "local")
+    env = adapter.load_environment("points/fake_all_5", size=4)
+    assert isinstance(env, vf.SingleAgentEnv)
+    before = len(model_server.prompts)
+    episodes = run_rollouts(env, model_server.url)
+    assert all(e.ok for e in episodes)
+    prompts = {i.prompt[-1]["content"] for i in make_items("points/fake_all_5", 4)}
+    assert set(model_server.prompts[before:]) == prompts
+    trace = episodes[0].traces[0]
+    assert set(trace.rewards) == {"sftgen_reward"} and set(trace.metrics) >= {"solved"}
+
+
+# 1,000 rollouts per task within the frozen split sizes, fake and instruction variants among them.
+AGREEMENT = {
+    "sokoban": [(name, 100) for name, split in SPLITS.items() if split.task == "sokoban"][:10],
+    "points": [("points/fake", 500), ("points/all_5", 500)],
+}
+
+
+@pytest.mark.parametrize("task", sorted(AGREEMENT))
+def test_rubric_equals_sftgens_verifier_on_1000_rollouts_per_task(model_server, monkeypatch, task: str) -> None:
+    monkeypatch.setenv(KEY_VAR, "local")
+    checked, solved = 0, 0
+    for split, n in AGREEMENT[task]:
+        env = adapter.load_environment(split, size=n)
+        episodes = run_rollouts(env, model_server.url)
+        for item, episode in zip(make_items(split, n), episodes, strict=True):
+            assert episode.ok, episode.errors
+            (trace,) = episode.traces
+            assert trace.task.data.id == item.id
+            verdict = score(mixed_answer(item.prompt[-1]["content"]), item.ground_truth)
+            assert trace.rewards["sftgen_reward"].score == verdict.reward
+            assert trace.reward == verdict.reward  # the only reward, weight 1
+            assert trace.metrics["solved"] == float(verdict.success)
+            checked += 1
+            solved += verdict.success
+    assert checked >= 1000 and 0 < solved < checked
