@@ -27,6 +27,40 @@ def write_model_info(folder: str | Path, info: dict[str, Any], step: int) -> Non
     atomic_write_json(Path(folder) / MODEL_INFO, {"format": MODEL_INFO_FORMAT, **info, "step": step})
 
 
+def end_of_turn_ids(tokenizer: Any) -> list[int]:
+    """The special token the chat template writes right after an assistant message (``<|im_end|>``,
+    ``<|eot_id|>``, ...), or nothing when the template ends a turn with plain text."""
+    if not getattr(tokenizer, "chat_template", None):
+        return []
+    mark = "SFTGEN-END-OF-MESSAGE"
+    chat = [{"role": "user", "content": "q"}, {"role": "assistant", "content": mark}]
+    text = tokenizer.apply_chat_template(chat, tokenize=False)
+    after = text.split(mark, 1)[1] if mark in text else ""
+    ids = tokenizer.encode(after, add_special_tokens=False) if after else []
+    special = set(getattr(tokenizer, "all_special_ids", [])) | set(getattr(tokenizer, "added_tokens_decoder", {}))
+    return ids[:1] if ids and ids[0] in special else []
+
+
+def add_stop_ids(folder: str | Path, stop_ids: list[int]) -> None:
+    """Add ``stop_ids`` to ``generation_config.json``'s ``eos_token_id`` in a saved model folder.
+
+    Why: SFT teaches the model to end its answer with the chat template's end-of-turn token, but a base model's
+    generation config names only its document end (Qwen2.5-7B: ``<|endoftext|>``, while ChatML turns end with
+    ``<|im_end|>``). sftgen's own backend stops at both; vLLM stops where the generation config says, and would run
+    every answer on to ``max_tokens``.
+    """
+    path = Path(folder) / "generation_config.json"
+    if not stop_ids or not path.is_file():
+        return
+    config = json.loads(path.read_text(encoding="utf-8"))
+    eos = config.get("eos_token_id")
+    current = eos if isinstance(eos, list) else ([] if eos is None else [eos])
+    merged = [*current, *(i for i in stop_ids if i not in current)]
+    if merged != current:
+        config["eos_token_id"] = merged
+        atomic_write_json(path, config)
+
+
 def read_model_info(folder: str | Path) -> dict[str, Any]:
     """The prompt family a saved model was trained on (what eval needs to prompt it the same way)."""
     return json.loads((Path(folder) / MODEL_INFO).read_text(encoding="utf-8"))
@@ -53,15 +87,18 @@ def last_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 class ModelInfoCallback(TrainerCallback):
-    """After each checkpoint save, write ``sftgen_model.json`` into it (main process only)."""
+    """After each checkpoint save, add the end-of-turn stop ids to its generation config and write
+    ``sftgen_model.json`` into it, last (main process only)."""
 
-    def __init__(self, info: dict[str, Any]) -> None:
+    def __init__(self, info: dict[str, Any], stop_ids: list[int] | None = None) -> None:
         self.info = info
+        self.stop_ids = stop_ids or []
 
     def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if state.is_world_process_zero:
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():
+                add_stop_ids(folder, self.stop_ids)
                 write_model_info(folder, self.info, state.global_step)
 
 

@@ -45,6 +45,7 @@ from sftgen.train.callbacks import (
     JsonlLogCallback,
     ModelInfoCallback,
     checkpoints,
+    end_of_turn_ids,
     final_logged_loss,
     last_checkpoint,
 )
@@ -278,7 +279,7 @@ def train_grpo(config: GRPORunConfig) -> RunResult:
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=lora_config(config) if config.lora.enabled else None,  # type: ignore[arg-type]
-        callbacks=[ModelInfoCallback(info), JsonlLogCallback(run_dir / "log.jsonl")],
+        callbacks=[ModelInfoCallback(info, end_of_turn_ids(tokenizer)), JsonlLogCallback(run_dir / "log.jsonl")],
     )
     check_engine(trainer)
     if episode is not None:

@@ -48,7 +48,9 @@ from sftgen.train.callbacks import (
     JsonlLogCallback,
     ModelInfoCallback,
     StopAtLossCallback,
+    add_stop_ids,
     checkpoints,
+    end_of_turn_ids,
     final_logged_loss,
     last_checkpoint,
     write_model_info,
@@ -233,6 +235,7 @@ def _save_final(trainer: Any, config: SFTRunConfig, tokenizer: Any, info: dict[s
     else:  # full model, or a LoRA adapter when the model is sharded (merge it offline after training)
         trainer.save_model(str(tmp))
     if main:
+        add_stop_ids(tmp, end_of_turn_ids(tokenizer))
         write_model_info(
             tmp,
             {**info, "lora_merged": config.lora.enabled and config.lora.merge and not sharded},
@@ -320,7 +323,10 @@ def train(config: SFTRunConfig) -> RunResult:
     model = expand_blocks(model, config.expand.after, config.expand.blocks)
     args.model_init_kwargs = init_kwargs
     info = {**plan.family, "base_model": config.model, "lora": config.lora.enabled}
-    callbacks: list[Any] = [ModelInfoCallback(info), JsonlLogCallback(run_dir / "log.jsonl")]
+    callbacks: list[Any] = [
+        ModelInfoCallback(info, end_of_turn_ids(tokenizer)),
+        JsonlLogCallback(run_dir / "log.jsonl"),
+    ]
     stopper = StopAtLossCallback(config.stop_at_loss) if config.stop_at_loss is not None else None
     if stopper is not None:
         callbacks.append(stopper)
