@@ -254,15 +254,10 @@ def grpo_args(rl: Path, warm: Path, out: Path) -> list[str]:
     ]
 
 
-def test_two_process_grpo_ddp_and_zero3_match_one_process_steps(tmp_path):
-    """GRPO from a tiny warm start: one process, 2 DDP and 2 ZeRO-3 processes.
-
-    Rollouts are sampled, and each rank draws its own, so one process and two do not see the same completions:
-    against one process the comparison is what is deterministic (the optimizer steps, the prompts per step as the
-    epoch, the tokens of the global batch, dominated by the 16 prompt copies). DDP and ZeRO-3 over 2 processes draw
-    the same rollouts from the same seeds (ZeRO-3 gathers the partitioned weights for generation), so there the
-    whole curve (loss, reward, grad norm) must agree.
-    """
+@pytest.fixture(scope="module")
+def warm_start(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(SFT data, RL prompts, a model folder): 60 answer-only SFT steps of the tiny model, one process."""
+    tmp_path = tmp_path_factory.mktemp("warm")
     data = generate_data(tmp_path)
     rl = tmp_path / "rl"
     generate = [sys.executable, "-m", "sftgen.cli", "generate", "rl", "--task", "sokoban", "--n", "4"]
@@ -271,7 +266,55 @@ def test_two_process_grpo_ddp_and_zero3_match_one_process_steps(tmp_path):
     cli = [sys.executable, "-m", "sftgen.cli", "train", "sft", "--data", str(data), "--out", str(warm)]
     cli += ["--model", "tiny", "--max-steps", "60", "--save-steps", "1000", "--batch-size", "8", "--lr", "2e-3"]
     run([*cli, "--set", "warmup_ratio=0", "--set", "progress=false"], tmp_path)
-    model = warm / "final"
+    return data, rl, warm / "final"
+
+
+def test_zero3_lora_run_merges_its_adapter_into_final(tmp_path, warm_start):
+    """LoRA from a model folder under ZeRO-3: the partitioned model cannot be merged in place, so rank 0 merges the
+    gathered adapter into the base read from disk. `final` must be that merged model (a plain folder vLLM can
+    serve): each trained projection equal to base + alpha/r * B @ A of the saved adapter, everything else the
+    base's, with the adapter kept beside it."""
+    from safetensors.torch import load_file
+
+    data, _, model = warm_start
+    out = tmp_path / "zero3"
+    run(
+        launch(ZERO3, "sftgen.train.sft_main", *sft_args(data, out, "--lora", "--lr", "1e-2", "--model", str(model))),
+        tmp_path,
+    )
+
+    info = json.loads((out / "final" / "sftgen_model.json").read_text())
+    assert (
+        info["lora"]
+        and info["lora_merged"]
+        and json.loads((out / "run.json").read_text())["distributed"] == "DEEPSPEED"
+    )
+    base, merged = load_file(model / "model.safetensors"), load_file(out / "final" / "model.safetensors")
+    adapter = load_file(out / "adapter" / "adapter_model.safetensors")
+    settings = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    scale = settings["lora_alpha"] / settings["r"]
+    assert merged.keys() == base.keys()
+    trained = set()
+    for name in adapter:
+        if ".lora_A." in name:
+            key = name.split("base_model.model.", 1)[1].replace(".lora_A.weight", ".weight")
+            down, up = adapter[name], adapter[name.replace(".lora_A.", ".lora_B.")]
+            assert up.abs().max() > 0, name  # trained: B starts at zero
+            torch.testing.assert_close(merged[key], base[key] + scale * up @ down, rtol=1e-4, atol=1e-6, msg=key)
+            trained.add(key)
+    assert trained and all(torch.equal(merged[key], base[key]) for key in base.keys() - trained)
+
+
+def test_two_process_grpo_ddp_and_zero3_match_one_process_steps(tmp_path, warm_start):
+    """GRPO from a tiny warm start: one process, 2 DDP and 2 ZeRO-3 processes.
+
+    Rollouts are sampled, and each rank draws its own, so one process and two do not see the same completions:
+    against one process the comparison is what is deterministic (the optimizer steps, the prompts per step as the
+    epoch, the tokens of the global batch, dominated by the 16 prompt copies). DDP and ZeRO-3 over 2 processes draw
+    the same rollouts from the same seeds (ZeRO-3 gathers the partitioned weights for generation), so there the
+    whole curve (loss, reward, grad norm) must agree.
+    """
+    _, rl, model = warm_start
     runs = {name: tmp_path / name for name in ("single", "ddp", "zero3")}
     run([sys.executable, "-m", "sftgen.cli", "train", "grpo", *grpo_args(rl, model, runs["single"])], tmp_path)
     run(launch(DDP, "sftgen.train.grpo", *grpo_args(rl, model, runs["ddp"])), tmp_path)

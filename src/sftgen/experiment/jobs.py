@@ -166,6 +166,21 @@ def served(command: str, model: str, timeout: float) -> Iterator[str]:
                 process.wait()
 
 
+def servable(checkpoint: Path, merged: Path) -> Path:
+    """A folder an inference server can load as a model: ``checkpoint`` itself, or, for a LoRA checkpoint (adapter
+    weights only: vLLM serves those only beside their base, with --enable-lora), the base with the adapter merged,
+    written once to ``merged``."""
+    from sftgen.models.loading import is_adapter_dir, load_model
+
+    if not is_adapter_dir(checkpoint):
+        return checkpoint
+    if not (merged / "config.json").is_file():
+        model, tokenizer = load_model(str(checkpoint), device="cpu")
+        model.save_pretrained(str(merged))
+        tokenizer.save_pretrained(str(merged))
+    return merged
+
+
 def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     """Train (unless done), sweep, choose on validation, evaluate the chosen checkpoint on every split.
 
@@ -220,7 +235,8 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     if job.backend == "openai":
         from sftgen.eval.backend import open_backend
 
-        with served(job.server, chosen_path, job.server_timeout) as url:
+        model_dir = servable(Path(chosen_path), eval_dir / f"{chosen}-merged")
+        with served(job.server, str(model_dir), job.server_timeout) as url:
             # the served checkpoint is still named by its folder, so the sweep's episodes of it are kept
             engine = open_backend(url, batch_size=job.batch_size, seed=sampling.seed)
             try:

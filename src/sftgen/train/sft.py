@@ -57,7 +57,14 @@ from sftgen.train.callbacks import (
 )
 from sftgen.train.config import SFTRunConfig
 from sftgen.train.data import DataSource, load_training_dataset, mixed_counts, prompt_family, read_source
-from sftgen.train.modeling import build_model, check_model_name, expand_blocks, freeze_parameters, lora_config
+from sftgen.train.modeling import (
+    build_model,
+    check_model_name,
+    drop_gguf_marker,
+    expand_blocks,
+    freeze_parameters,
+    lora_config,
+)
 from sftgen.train.typed import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -221,26 +228,34 @@ def _versions() -> dict[str, str]:
 
 
 def _save_final(trainer: Any, config: SFTRunConfig, tokenizer: Any, info: dict[str, Any]) -> Path:
-    """Write ``RUN/final`` via a temporary folder, so a crash never leaves a half-saved final model."""
+    """Write ``RUN/final`` via a temporary folder, so a crash never leaves a half-saved final model.
+
+    LoRA with ``merge``: ``final`` is the merged model and ``RUN/adapter`` the adapter. Under DeepSpeed/FSDP the
+    in-memory model is partitioned and cannot be merged in place, so every rank saves the (gathered) adapter and
+    rank 0 merges it into a fresh copy of the base read from disk: ``final`` is then a plain model folder that
+    vLLM can serve, as after a single-process run (it used to be the adapter alone, which vLLM cannot load as a
+    model).
+    """
     run_dir = Path(config.out)
     final, tmp = run_dir / "final", run_dir / ".final.tmp"
     main = trainer.is_world_process_zero()
     sharded = bool(getattr(trainer, "is_deepspeed_enabled", False) or getattr(trainer, "is_fsdp_enabled", False))
-    if config.lora.enabled and config.lora.merge and not sharded:
-        trainer.save_model(str(run_dir / "adapter"))
+    # a random-init preset has no base on disk to merge into: its sharded LoRA run keeps the adapter alone
+    merge = config.lora.enabled and config.lora.merge and not (sharded and config.is_tiny)
+    if merge:
+        trainer.save_model(str(run_dir / "adapter"))  # collective under DeepSpeed/FSDP: every rank calls it
         if main:
-            merged = trainer.model.merge_and_unload()
+            if sharded:
+                merged = merge_saved_adapter(run_dir / "adapter", config.model, config.model_dtype or _dtype(trainer))
+            else:
+                merged = trainer.model.merge_and_unload()
             merged.save_pretrained(str(tmp))
             tokenizer.save_pretrained(str(tmp))
-    else:  # full model, or a LoRA adapter when the model is sharded (merge it offline after training)
+    else:  # full model, or the LoRA adapter alone (lora.merge: false)
         trainer.save_model(str(tmp))
     if main:
         add_stop_ids(tmp, end_of_turn_ids(tokenizer))
-        write_model_info(
-            tmp,
-            {**info, "lora_merged": config.lora.enabled and config.lora.merge and not sharded},
-            trainer.state.global_step,
-        )
+        write_model_info(tmp, {**info, "lora_merged": merge}, trainer.state.global_step)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -271,6 +286,29 @@ def check_engine(trainer: Any) -> None:
         cpu = got == "MULTI_CPU"
         hint = " (accelerate shards with FSDP only on GPUs; on CPU use a DeepSpeed config)" if cpu else ""
         raise ConfigError("launcher", f"the launch asked for {asked[0]} but accelerate set up {got}{hint}")
+
+
+def _dtype(trainer: Any) -> str:
+    return "bfloat16" if trainer.args.bf16 else "float32"
+
+
+def merge_saved_adapter(adapter: Path, base: str, dtype: str) -> Any:
+    """The base model (loaded on the CPU from ``base``, as training loaded it) with the adapter saved in
+    ``adapter`` merged into its weights."""
+    from peft import PeftModel
+    from transformers.integrations import deepspeed as hf_deepspeed
+
+    from sftgen.models.loading import load_model
+
+    # Under ZeRO-3 transformers loads every model partitioned, a collective that the other ranks (done) never join:
+    # this one copy is rank 0's alone, so ZeRO-3's loading is switched off around it.
+    saved = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        model, _ = load_model(base, device="cpu", dtype=dtype)
+        return PeftModel.from_pretrained(drop_gguf_marker(model), str(adapter)).merge_and_unload()
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = saved
 
 
 def finish_run(
