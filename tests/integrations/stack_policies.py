@@ -4,6 +4,8 @@ Why stateless: each answer is a function of the prompt alone, so an episode play
 same episode replayed straight through sftgen's environment get the same answers, in any order of play. The mix
 holds sftgen's reference agents (oracle, shortcut, random) and adversarial text: an answer in the declared but
 unchecked words, a formula divided by zero, a trailing '= 24', a second answer tag, malformed or empty text.
+``play_locally`` replays the same answers straight through sftgen's environments, the reference of the
+multi-turn agreement tests.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import random
 from functools import cache
 
 from sftgen.agents import ReferenceAgent
+from sftgen.envs import SokobanEnv
 from sftgen.prompts import sokoban_answer
+from sftgen.splits import get_split
 
 GARBAGE = ("", "I think the answer is up.", "<answer></answer>", "<answer> Up", "<answer>Up</answer><answer>Down")
 
@@ -39,3 +43,20 @@ def mixed_answer(prompt: str) -> str:
         kind = "oracle" if draw < 0.4 else "shortcut" if draw < 0.6 else "random"
         return ReferenceAgent(kind).answer(prompt)
     return adversarial(prompt, rng)
+
+
+def play_locally(split_name: str, n: int, max_turns: int) -> dict[str, tuple[bool, float, int, list[float]]]:
+    """Each episode with ``mixed_answer`` straight through sftgen's environment: (success, total, turns, rewards)."""
+    results = {}
+    split = get_split(split_name)
+    for instance in (split.instance(i) for i in range(n)):  # one cached draw of seeds, as the adapters draw them
+        env = instance.make_env()
+        if isinstance(env, SokobanEnv):
+            env.max_turns = max_turns
+        observation, done, rewards = env.observation(), False, []
+        while not done:
+            observation, reward, terminated, truncated, info = env.step(mixed_answer(observation[-1]["content"]))
+            rewards.append(reward)
+            done = terminated or truncated
+        results[instance.id] = (info["success"], sum(rewards), len(rewards), rewards)
+    return results

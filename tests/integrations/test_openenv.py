@@ -10,10 +10,9 @@ import pytest
 
 pytest.importorskip("openenv.core", reason="openenv-core is not installed (pip install 'sftgen[openenv]')")
 
-from stack_policies import mixed_answer
+from stack_policies import mixed_answer, play_locally
 
 from sftgen.agents import ReferenceAgent
-from sftgen.envs import SokobanEnv
 from sftgen.integrations import openenv as adapter
 from sftgen.integrations.items import make_items, score
 from sftgen.models.serve import BackgroundServer
@@ -73,23 +72,6 @@ def test_openenv_http_routes_describe_the_environment(server) -> None:
     assert "text" in schema["action"]["properties"] and "messages" in schema["observation"]["properties"]
     stateless = httpx.post(server.url + "/reset", json={"split": "points/fake", "index": 1}).json()
     assert stateless["observation"]["instance_id"] == "points/fake#1"
-
-
-def play_locally(split_name: str, n: int, max_turns: int) -> dict[str, tuple[bool, float, int, list[float]]]:
-    """Each episode with ``mixed_answer`` straight through sftgen's environment: (success, total, turns, rewards)."""
-    results = {}
-    split = get_split(split_name)
-    for instance in (split.instance(i) for i in range(n)):  # the seeds the server draws (one cached draw)
-        env = instance.make_env()
-        if isinstance(env, SokobanEnv):
-            env.max_turns = max_turns
-        observation, done, rewards = env.observation(), False, []
-        while not done:
-            observation, reward, terminated, truncated, info = env.step(mixed_answer(observation[-1]["content"]))
-            rewards.append(reward)
-            done = terminated or truncated
-        results[instance.id] = (info["success"], sum(rewards), len(rewards), rewards)
-    return results
 
 
 async def play_through_openenv(url: str, split_name: str, n: int, max_turns: int, sessions: int = 16) -> dict:

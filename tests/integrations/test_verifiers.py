@@ -11,8 +11,12 @@ import pytest
 vf = pytest.importorskip("verifiers.v1", reason="verifiers is not installed (see docs/integrations.md)")
 
 from fastapi import FastAPI, Request  # noqa: E402
-from stack_policies import mixed_answer  # noqa: E402
-from verifiers.v1.utils.loaders import harness_class, taskset_class  # noqa: E402
+from stack_policies import mixed_answer, play_locally  # noqa: E402
+from verifiers.v1.utils.loaders import (  # noqa: E402
+    environment_class,
+    harness_class,
+    taskset_class,
+)
 
 from sftgen.integrations import verifiers as adapter  # noqa: E402
 from sftgen.integrations.items import make_items, score  # noqa: E402
@@ -25,13 +29,14 @@ KEY_VAR = "SFTGEN_REFERENCE_API_KEY"
 def reference_app() -> FastAPI:
     """An OpenAI chat-completions endpoint whose model answers the last user message with ``mixed_answer``."""
     app = FastAPI()
-    app.state.prompts = []
+    app.state.prompts, app.state.sizes = [], []
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> dict:
         body = await request.json()
         prompt = body["messages"][-1]["content"]
         app.state.prompts.append(prompt)
+        app.state.sizes.append(len(body["messages"]))
         message = {"role": "assistant", "content": mixed_answer(prompt)}
         return {
             "id": "sftgen-reference",
@@ -49,23 +54,30 @@ def reference_app() -> FastAPI:
 def model_server():
     app = reference_app()
     with BackgroundServer(app) as server:
-        server.prompts = app.state.prompts
+        server.prompts, server.sizes = app.state.prompts, app.state.sizes
         yield server
 
 
-def run_rollouts(env, url: str) -> list:
-    """One episode per task of ``env``'s taskset, all in flight at once inside ``env.serving()``."""
+def run_rollouts(env, url: str, concurrency: int = 32) -> list:
+    """One episode per task of ``env``'s taskset inside ``env.serving()``, ``concurrency`` at a time."""
     ctx = vf.ModelContext(model="reference", client=vf.EvalClientConfig(base_url=url + "/v1", api_key_var=KEY_VAR))
 
     async def main() -> list:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(task) -> object:
+            async with gate:
+                return await env.run_episode(task, ctx)
+
         async with env.serving():
-            return await asyncio.gather(*(env.run_episode(task, ctx) for task in env.taskset))
+            return await asyncio.gather(*(one(task) for task in env.taskset))
 
     return asyncio.run(main())
 
 
 def test_taskset_loads_through_verifiers_plugin_loaders() -> None:
     assert taskset_class(adapter.TASKSET_ID) is adapter.SftgenTaskset
+    assert environment_class(adapter.TASKSET_ID) is adapter.SftgenEnv
     assert harness_class(adapter.TASKSET_ID) is adapter.SftgenReplyHarness  # the taskset's default harness
     taskset = adapter.load_taskset("sokoban/fake_numerical", size=5)
     tasks = list(taskset)
@@ -84,7 +96,7 @@ def test_taskset_loads_through_verifiers_plugin_loaders() -> None:
 def test_rollouts_reach_the_model_with_sftgens_prompt(model_server, monkeypatch) -> None:
     monkeypatch.setenv(KEY_VAR, "local")
     env = adapter.load_environment("points/fake_all_5", size=4)
-    assert isinstance(env, vf.SingleAgentEnv)
+    assert isinstance(env, adapter.SftgenEnv)
     before = len(model_server.prompts)
     episodes = run_rollouts(env, model_server.url)
     assert all(e.ok for e in episodes)
@@ -119,3 +131,28 @@ def test_rubric_equals_sftgens_verifier_on_1000_rollouts_per_task(model_server, 
             checked += 1
             solved += verdict.success
     assert checked >= 1000 and 0 < solved < checked
+
+
+def test_multi_turn_sokoban_episodes_equal_sftgens_environment(model_server, monkeypatch) -> None:
+    """Each turn is one request holding only the study's fresh prompt of the current board; the rubric's verdict,
+    the moves and the boards' rewards equal the same answers played straight through sftgen's environment."""
+    monkeypatch.setenv(KEY_VAR, "local")
+    n, max_turns, outcomes = 50, 8, []
+    for split in ("sokoban/id", "sokoban/fake_cardinal"):
+        before = len(model_server.prompts)
+        episodes = run_rollouts(adapter.load_environment(split, size=n, max_turns=max_turns), model_server.url)
+        expected = play_locally(split, n, max_turns)
+        for episode in episodes:
+            (trace,) = episode.traces
+            assert episode.ok, [e.message for e in trace.errors]
+            success, total, turns, _ = expected[trace.task.data.id]
+            assert trace.rewards["sftgen_reward"].score == trace.metrics["solved"] == float(success)
+            assert trace.metrics["turns"] == turns and trace.num_turns == turns
+            assert trace.metrics["env_reward"] == pytest.approx(total)
+        sent = model_server.prompts[before:]
+        assert len(sent) == sum(turns for _, _, turns, _ in expected.values())
+        assert set(model_server.sizes[before:]) == {1}  # one message per request: the fresh prompt, not a history
+        assert all(p.startswith("You are a Sokoban solver") for p in sent)
+        outcomes += expected.values()
+    solved = sum(success for success, *_ in outcomes)
+    assert 0 < solved < len(outcomes) and any(turns > 1 for _, _, turns, _ in outcomes)

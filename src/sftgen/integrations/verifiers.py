@@ -1,19 +1,22 @@
 """sftgen's splits as a taskset of PrimeIntellect's ``verifiers`` (v1 API, extra ``verifiers``).
 
-This module is a verifiers taskset plugin: it exports exactly one ``vf.Taskset`` subclass in ``__all__``.
-verifiers imports a taskset by a top-level module name (``--env.taskset.id <name>``), so importing this module
-also registers it as ``sftgen_verifiers``; :func:`load_environment` and :func:`load_taskset` go through
-verifiers' own loaders with that id. Each task is one
-single-turn item (General Points, or Sokoban's first move) with sftgen's prompt; its rubric is sftgen's verifier:
+This module is a verifiers taskset plugin: it exports one ``vf.Taskset``, one ``vf.Env`` and one ``vf.Harness``
+subclass in ``__all__``. verifiers imports a plugin by a top-level module name (``--env.taskset.id <name>``), so
+importing this module also registers it as ``sftgen_verifiers``; :func:`load_environment` and
+:func:`load_taskset` go through verifiers' own loaders with that id. Each task is one item of a split, with
+sftgen's prompt; its rubric is sftgen's verifier:
 
-* reward ``sftgen_reward``: the study's reward of the model's last reply (``sftgen.integrations.items.score``:
-  Points 5 / -1 / -2 / -3 under the *scored* face values, Sokoban 1 for an optimal first move in the *checked*
-  words, so fake splits score what the study scores), weight 1;
-* metric ``solved``: 1 for a correct formula / optimal first move, else 0.
+* single-turn (General Points, Sokoban's first move; ``max_turns=1``, the default): reward ``sftgen_reward`` is
+  the study's reward of the model's reply (``sftgen.integrations.items.score``: Points 5 / -1 / -2 / -3 under
+  the *scored* face values, Sokoban 1 for an optimal first move in the *checked* words, so fake splits score what
+  the study scores), weight 1; metric ``solved`` is 1 for a correct formula / optimal first move;
+* multi-turn Sokoban (``max_turns`` > 1): :class:`SftgenEnv` plays the episode through the split's own
+  environment, one move per turn, each turn sending the study's fresh prompt of the current board (the harness
+  sends only the latest user message, so the conversation is not grown); ``sftgen_reward`` and ``solved`` are 1
+  when the board ends solved, and metrics ``turns`` and ``env_reward`` (the boards' summed step rewards) are kept.
 
-Choose the split with ``--env.taskset.split points/fake`` and optionally ``variant``, ``difficulty``, ``size``
-and ``seed`` (fresh puzzles of the same kind). Whole Sokoban episodes are served by the OpenEnv adapter, which
-verifiers' own ``openenv`` taskset plays with ``--env.taskset.base_url`` (docs/integrations.md).
+Choose the split with ``--env.taskset.split points/fake`` and optionally ``variant``, ``difficulty``, ``size``,
+``seed`` (fresh puzzles of the same kind) and ``max_turns``.
 """
 
 from __future__ import annotations
@@ -26,14 +29,17 @@ import httpx
 import verifiers.v1 as vf
 from verifiers.v1.dialects.chat import message_to_wire
 
-from sftgen.integrations.items import make_items, resolve_split, score
+from sftgen.envs import SokobanEnv
+from sftgen.integrations.items import instance_at, make_items, resolve_split, score
 
 TASKSET_ID = "sftgen_verifiers"
 """What ``--env.taskset.id`` names to load this taskset: verifiers resolves an id to a top-level module (or one
 of its own), never to a dotted path, so the module is registered under this name when it is imported."""
 sys.modules.setdefault(TASKSET_ID, sys.modules[__name__])
+EPISODE_KEY = "sftgen_episode"
+"""``trace.info`` key of a played Sokoban episode (success, the boards' summed reward, each move)."""
 
-__all__ = ["SftgenReplyHarness", "SftgenTaskset"]
+__all__ = ["SftgenEnv", "SftgenReplyHarness", "SftgenTaskset"]
 
 
 class SftgenTasksetConfig(vf.TasksetConfig):
@@ -48,15 +54,20 @@ class SftgenTasksetConfig(vf.TasksetConfig):
     difficulty: str | None = None
     template: str = "study"
     response_format: str = "answer"
+    max_turns: int = 1
+    """Sokoban: 1 scores the first move; more plays the episode, up to this many moves (General Points: 1)."""
 
 
 class SftgenData(vf.TaskData):
-    """One item: sftgen's prompt (``prompt``) plus what its verifier checks."""
+    """One item: sftgen's prompt (``prompt``), what its verifier checks, and how to rebuild its environment."""
 
     split: str
     index: int
     ground_truth: dict[str, Any]
     reference: str
+    source: dict[str, Any]
+    """The taskset fields the item came from (split, variant, difficulty, seed, template, response_format)."""
+    max_turns: int = 1
 
 
 class SftgenTask(vf.Task[SftgenData, vf.State, vf.TaskConfig]):
@@ -69,13 +80,25 @@ class SftgenTask(vf.Task[SftgenData, vf.State, vf.TaskConfig]):
 
     @vf.reward
     async def sftgen_reward(self, task: SftgenData, trace: vf.Trace) -> float:
-        """The study's reward of the reply."""
+        """The study's reward of the reply; for a played episode, 1 when the board ends solved."""
+        if EPISODE_KEY in trace.info:
+            return float(trace.info[EPISODE_KEY]["success"])
         return float(score(trace.last_reply, task.ground_truth).reward)
 
     @vf.metric
     async def solved(self, task: SftgenData, trace: vf.Trace) -> float:
-        """1 when the reply solves the item (a correct formula, an optimal first move)."""
+        """1 when the reply solves the item (a correct formula, an optimal first move, a solved board)."""
+        if EPISODE_KEY in trace.info:
+            return float(trace.info[EPISODE_KEY]["success"])
         return float(score(trace.last_reply, task.ground_truth).success)
+
+    @vf.metric
+    async def turns(self, trace: vf.Trace) -> dict[str, float]:
+        """A played episode's moves and the boards' summed step rewards."""
+        episode = trace.info.get(EPISODE_KEY)
+        if episode is None:
+            return {"turns": 1.0, "env_reward": 0.0}
+        return {"turns": float(len(episode["moves"])), "env_reward": float(episode["env_reward"])}
 
 
 class SftgenTaskset(vf.Taskset[SftgenTask, SftgenTasksetConfig]):
@@ -84,6 +107,9 @@ class SftgenTaskset(vf.Taskset[SftgenTask, SftgenTasksetConfig]):
     def load(self) -> Iterator[SftgenTask]:
         config = self.config
         split = resolve_split(config.split, config.variant, config.difficulty)
+        source = {"split": config.split, "variant": config.variant, "difficulty": config.difficulty}
+        source |= {"seed": config.seed, "template": config.template, "response_format": config.response_format}
+        max_turns = config.max_turns if split.task == "sokoban" else 1
         for item in make_items(split, config.size, config.seed, config.template, config.response_format):
             data = SftgenData(
                 id=item.id,
@@ -93,8 +119,44 @@ class SftgenTaskset(vf.Taskset[SftgenTask, SftgenTasksetConfig]):
                 index=item.index,
                 ground_truth=item.ground_truth,
                 reference=item.reference,
+                source=source,
+                max_turns=max_turns,
             )
             yield SftgenTask(data, config.task)
+
+
+class SftgenEnvConfig(vf.EnvConfig):
+    """:class:`SftgenEnv`'s one seat, ``agent`` (``--env.agent.*``), as in verifiers' single-agent env."""
+
+    agent: vf.AgentConfig = vf.AgentConfig()
+
+
+class SftgenEnv(vf.Env[SftgenEnvConfig]):
+    """One item per episode: a single reply, or (Sokoban, ``max_turns`` > 1) the episode played move by move."""
+
+    async def run(self, task: vf.Task, agents: vf.Agents) -> None:
+        data = task.data
+        if data.max_turns <= 1:
+            await agents.agent.run(task)
+            return
+        source = data.source
+        split = resolve_split(source["split"], source["variant"], source["difficulty"])
+        env = instance_at(split, data.index, source["seed"]).make_env(source["template"], source["response_format"])
+        assert isinstance(env, SokobanEnv), "only Sokoban is multi-turn"
+        env.max_turns = data.max_turns
+        moves: list[dict[str, Any]] = []
+        env_reward, info = 0.0, {"success": False}
+        async with agents.agent.interaction(task) as interaction:
+            segment = await interaction.turn()  # the task's prompt (the start board) opens the exchange
+            while not segment.terminated:
+                _, reward, terminated, truncated, info = env.step(segment.last_reply)
+                env_reward += reward
+                moves.append({"answer": segment.last_reply, "valid": info["valid"], "reason": info["reason"]})
+                if terminated or truncated:
+                    break
+                segment = await interaction.turn(env.observation()[-1]["content"])
+            episode = {"success": bool(info["success"]), "env_reward": env_reward, "moves": moves}
+            interaction.trace.info[EPISODE_KEY] = episode  # read by the task's rubric when the exchange closes
 
 
 class SftgenReplyHarnessConfig(vf.HarnessConfig):
@@ -107,9 +169,10 @@ class SftgenReplyHarness(vf.Harness[SftgenReplyHarnessConfig]):
     """The taskset's default harness: one chat request with sftgen's prompt, sent in process.
 
     Why not verifiers' ``null`` chat program: it runs as a uv script in a runtime, which builds its own
-    environment from the network on first use; a single-turn item needs one model call and no tools. verifiers
+    environment from the network on first use; an sftgen turn needs one model call and no tools. verifiers
     allows an in-process loop as long as every model call goes through the rollout's interception ``endpoint``,
-    which records it on the trace.
+    which records it on the trace. A resumed exchange (the next Sokoban move) sends only the latest user message:
+    the study's protocol is a fresh prompt of the current board each turn, not a growing conversation.
     """
 
     APPENDS_SYSTEM_PROMPT = True
@@ -133,7 +196,8 @@ class SftgenReplyHarness(vf.Harness[SftgenReplyHarnessConfig]):
         if isinstance(prompt, str):
             messages.append({"role": "user", "content": prompt})
         else:
-            messages += [message_to_wire(m) for m in prompt or []]
+            users = [m for m in prompt or [] if m.role == "user"]
+            messages += [message_to_wire(m) for m in users[-1:]]
         async with httpx.AsyncClient(timeout=self.config.request_timeout_s) as http:
             response = await http.post(
                 f"{endpoint.rstrip('/')}/chat/completions",
@@ -155,10 +219,10 @@ def load_taskset(split: str = "points/id", **fields: Any) -> SftgenTaskset:
 
 
 def load_environment(split: str = "points/id", agent: vf.AgentConfig | None = None, **fields: Any) -> vf.Env:
-    """A single-agent verifiers environment over ``split`` (the ``load_environment`` convention).
+    """A verifiers environment (:class:`SftgenEnv`) over ``split`` (the ``load_environment`` convention).
 
     The agent runs locally by default (a subprocess runtime, which the in-process harness leaves idle): verifiers'
     own default is a remote Prime sandbox reached through a tunnel.
     """
     agent = agent or vf.AgentConfig(runtime=vf.SubprocessConfig())
-    return vf.load_environment(vf.SingleAgentEnvConfig(taskset=taskset_config(split, **fields), agent=agent))
+    return vf.load_environment(SftgenEnvConfig(taskset=taskset_config(split, **fields), agent=agent))
