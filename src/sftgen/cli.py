@@ -16,6 +16,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sftgen.train.config import TINY_MODELS
+
 console = Console()
 
 
@@ -451,18 +453,19 @@ def _machine() -> str:
     return f"{device}, torch {torch.__version__}, {platform.platform()}"
 
 
-def _check_shipped_base(out: Path | None, progress: bool) -> None:
-    """Rebuild the shipped base from its manifest's config and compare the probes; exit 1 when one is off."""
+def _check_shipped_base(preset: str, out: Path | None, progress: bool) -> None:
+    """Rebuild ``preset``'s shipped base from its manifest's config and compare the probes; exit 1 when one is off."""
     import tempfile
 
     from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
-    from sftgen.base.shipped import PROBE_TOLERANCE, compare_probes, shipped_manifest
+    from sftgen.base.shipped import PROBE_TOLERANCE, compare_probes, shipped_manifest, shipped_presets
     from sftgen.experiment.jobs import limit_threads
     from sftgen.io import read_json
 
-    manifest = shipped_manifest()
+    manifest = shipped_manifest(preset)
     if manifest is None:
-        _fail("this installation ships no base model to check")
+        shipped = ", ".join(shipped_presets()) or "none"
+        _fail(f"this installation ships no {preset!r} base to check (shipped: {shipped})")
     limit_threads()
     folder = out or Path(tempfile.mkdtemp(prefix="sftgen-base-check-"))
     rebuilt = pretrain_base(BaseConfig(**manifest["config"]), out=folder, progress=progress, use_shipped=False)
@@ -475,7 +478,7 @@ def _check_shipped_base(out: Path | None, progress: bool) -> None:
 
 
 @main.command("pretrain-base")
-@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["tiny", "small"]))
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(TINY_MODELS))
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder (default: the cache, by hash).")
 @click.option("--lookup-rows", default=None, type=int, help="Stage 1 (dense look-up) rows; default: BaseConfig's.")
 @click.option("--rows", default=None, type=int, help="Stage 2 (whole curriculum) rows; default: BaseConfig's.")
@@ -488,7 +491,7 @@ def _check_shipped_base(out: Path | None, progress: bool) -> None:
     type=click.Choice(["words", "codes", "codes3"]),
     help="Diverse pool its declared maps draw from (docs/recipes.md).",
 )
-@click.option("--check", is_flag=True, help="Rebuild the shipped base from scratch and compare its probes.")
+@click.option("--check", is_flag=True, help="Rebuild the preset's shipped base from scratch and compare its probes.")
 @click.option("--ship", is_flag=True, help="Copy the built base into the package with its manifest.")
 def pretrain_base_command(
     preset: str,
@@ -509,7 +512,7 @@ def pretrain_base_command(
     given = {"rows": rows, "lookup_rows": lookup_rows, "navigate_rows": navigate_rows}
     sizes = {k: v for k, v in given.items() if v is not None}
     if check:
-        _check_shipped_base(out, progress=sys.stderr.isatty())
+        _check_shipped_base(preset, out, progress=sys.stderr.isatty())
         return
     config = BaseConfig(preset=preset, seed=seed, pool=pool, **sizes)
     try:

@@ -1,4 +1,4 @@
-"""The base model shipped in the package: it is `quick`'s base, it loads, it reads, and it is checked on use."""
+"""The base models shipped in the package: `quick`'s and the plain one ship, they load, read, and are checked on use."""
 
 from __future__ import annotations
 
@@ -14,22 +14,24 @@ from sftgen.models import load_model
 from sftgen.models.hf_backend import HFBackend
 
 
-def test_the_shipped_base_is_the_base_of_quick_and_tiny() -> None:
-    manifest = shipped.shipped_manifest()
-    assert manifest is not None
+def test_the_bases_of_quick_and_tiny_and_the_plain_base_ship() -> None:
+    assert "tiny" in shipped.shipped_presets()  # the study's plain setting
     for name in ("quick", "tiny"):
         base = load_recipe(name).base
-        assert base is not None and base.fingerprint() == manifest["fingerprint"], name
-    assert shipped.shipped_base(manifest["fingerprint"]) == shipped.shipped_dir()
-    assert {"command", "machine"} <= set(manifest["build"])
-    size = sum(p.stat().st_size for p in shipped.shipped_dir().iterdir())
-    assert size < 8_000_000  # a few MB in the wheel
+        assert base is not None and shipped.shipped_base(base.fingerprint()) == shipped.shipped_dir(base.preset), name
+    for preset in shipped.shipped_presets():
+        manifest = shipped.shipped_manifest(preset)
+        assert manifest is not None and manifest["config"]["preset"] == preset
+        assert {"command", "machine"} <= set(manifest["build"])
+        size = sum(p.stat().st_size for p in shipped.shipped_dir(preset).iterdir())
+        assert size < 8_000_000  # a few MB each in the wheel
 
 
-def test_the_shipped_base_loads_and_passes_its_probes() -> None:
-    manifest = shipped.shipped_manifest()
+@pytest.mark.parametrize("preset", shipped.shipped_presets())
+def test_a_shipped_base_loads_and_passes_its_probes(preset: str) -> None:
+    manifest = shipped.shipped_manifest(preset)
     assert manifest is not None
-    model, tokenizer = load_model(str(shipped.shipped_dir()))
+    model, tokenizer = load_model(str(shipped.shipped_dir(preset)))
     backend = HFBackend(model, tokenizer)
     measured = {"lookup_probe": lookup_probe(backend), "navigate_probe": navigate_probe(backend)}
     for probe, scores in measured.items():
@@ -43,7 +45,12 @@ def _fake_base(folder: Path) -> Path:
     folder.mkdir()
     for name in shipped.SHIPPED_FILES:
         (folder / name).write_text(f"contents of {name}")
-    info = {"fingerprint": "f" * 16, "lookup_probe": {"overall": 1.0}, "replay_data": "/somewhere/on/a/disk"}
+    info = {
+        "fingerprint": "f" * 16,
+        "config": {"preset": "tiny"},
+        "lookup_probe": {"overall": 1.0},
+        "replay_data": "/somewhere/on/a/disk",
+    }
     (folder / shipped.MANIFEST).write_text(json.dumps(info))
     return folder
 
@@ -58,9 +65,10 @@ def test_ship_writes_the_files_and_a_manifest_with_provenance(tmp_path: Path) ->
 
 
 def test_a_tampered_shipped_base_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "base"
-    manifest = shipped.ship(_fake_base(tmp_path / "built"), {"command": "x"}, target)
-    monkeypatch.setattr(shipped, "shipped_dir", lambda: target)
+    monkeypatch.setattr(shipped, "shipped_root", lambda: tmp_path / "bases")
+    manifest = shipped.ship(_fake_base(tmp_path / "built"), {"command": "x"})  # goes to bases/<its preset>
+    target = tmp_path / "bases" / "tiny"
+    assert shipped.shipped_presets() == ["tiny"]
     assert shipped.shipped_base(manifest["fingerprint"]) == target
     assert shipped.shipped_base("0" * 16) is None  # another config's base: build it
     (target / "model.safetensors").write_text("changed")

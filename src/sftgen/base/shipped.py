@@ -1,10 +1,11 @@
-"""The tiny base model that ships inside the package, so `sftgen reproduce` starts fine-tuning at once.
+"""The tiny base models that ship inside the package, so `sftgen reproduce` starts fine-tuning at once.
 
 Building a base takes longer than the whole `quick` recipe on a 2-core CPU, and every user would build the same
-one: its weights (a few MB), tokenizer and manifest live in ``sftgen/resources/base``. The manifest records the
-base's config and fingerprint, the command that built it, where, the content hash of its files and its probe
-scores. A recipe whose base config has the shipped fingerprint uses it; ``--rebuild-base`` trains it again, and
-``sftgen pretrain-base --check`` rebuilds it from scratch and compares the probes with the manifest.
+one: its weights (a few MB), tokenizer and manifest live in ``sftgen/resources/bases/<preset>`` (one base per
+tiny preset: ``tiny-copy`` for the default recipes, plain ``tiny`` for the study's plain setting). The manifest
+records the base's config and fingerprint, the command that built it, where, the content hash of its files and
+its probe scores. A recipe whose base config has a shipped fingerprint uses that base; ``--rebuild-base`` trains
+it again, and ``sftgen pretrain-base --check`` rebuilds one from scratch and compares the probes with its manifest.
 """
 
 from __future__ import annotations
@@ -34,23 +35,37 @@ PROBE_TOLERANCE = 0.1
 PROBES = ("lookup_probe", "navigate_probe")
 
 
-def shipped_dir() -> Path:
-    return Path(str(resources.files("sftgen.resources").joinpath("base")))
+def shipped_root() -> Path:
+    return Path(str(resources.files("sftgen.resources").joinpath("bases")))
 
 
-def shipped_manifest() -> dict[str, Any] | None:
-    manifest = shipped_dir() / MANIFEST
+def shipped_dir(preset: str) -> Path:
+    """Where the base of tiny ``preset`` ships (it may not exist)."""
+    return shipped_root() / preset
+
+
+def shipped_presets() -> list[str]:
+    """The presets whose base ships with this installation."""
+    root = shipped_root()
+    return sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file()) if root.is_dir() else []
+
+
+def shipped_manifest(preset: str) -> dict[str, Any] | None:
+    manifest = shipped_dir(preset) / MANIFEST
     return read_json(manifest) if manifest.is_file() else None
 
 
 def shipped_base(fingerprint: str) -> Path | None:
-    """The shipped base's folder when it is the base with this fingerprint (and its files are intact)."""
-    manifest = shipped_manifest()
-    if manifest is None or manifest.get("fingerprint") != fingerprint:
-        return None
-    if files_hash(shipped_dir()) != manifest.get("files_sha256"):
-        raise RuntimeError(f"the shipped base in {shipped_dir()} does not match its manifest; reinstall sftgen")
-    return shipped_dir()
+    """The folder of the shipped base with this fingerprint (its files checked), or None when none ships."""
+    for preset in shipped_presets():
+        manifest = shipped_manifest(preset)
+        if manifest is None or manifest.get("fingerprint") != fingerprint:
+            continue
+        folder = shipped_dir(preset)
+        if files_hash(folder) != manifest.get("files_sha256"):
+            raise RuntimeError(f"the shipped base in {folder} does not match its manifest; reinstall sftgen")
+        return folder
+    return None
 
 
 def files_hash(folder: Path) -> str:
@@ -66,8 +81,8 @@ def ship(base: Path, build: dict[str, Any], target: Path | None = None) -> dict[
 
     ``build`` says how it was made (command, machine, sftgen commit): the manifest is the base's provenance.
     """
-    target = target or shipped_dir()
     info = read_json(base / MANIFEST)
+    target = target or shipped_dir(info["config"]["preset"])
     manifest = {key: value for key, value in info.items() if key != "replay_data"}  # a path on the builder's disk
     with atomic_dir(target, overwrite=True) as tmp:
         for name in SHIPPED_FILES:

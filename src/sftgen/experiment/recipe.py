@@ -203,6 +203,9 @@ class Recipe:
             raise ConfigError("base.pool", f"must equal diverse_pool ({self.diverse_pool!r}), got {self.base.pool!r}")
         if self.base_replay and self.base is None:
             raise ConfigError("base_replay", "replays the base's curriculum, so the recipe needs a base")
+        if self.base is not None and self.base.preset != self.model:
+            # the report labels every run with `model`: a label that is not the architecture trained would mislead
+            raise ConfigError("base.preset", f"must equal model ({self.model!r}), got {self.base.preset!r}")
         if self.base is not None:
             try:
                 self.base.validate()

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
+from sftgen.models.copy_head import CopyHeadConfig, CopyHeadForCausalLM
+
 # Shared by every preset: long enough for a 10x10 Sokoban prompt with a CoT answer; RoPE has no position
 # parameters, so a large limit costs nothing.
 COMMON: dict[str, Any] = {
@@ -36,18 +38,29 @@ TINY_PRESETS: dict[str, dict[str, Any]] = {
         "num_attention_heads": 8,
         "intermediate_size": 1024,
     },
+    # ``tiny`` plus a copy head (models/copy_head.py): declared words are copied by position, not by identity,
+    # so diverse SFT keeps reading words it never trains as answers (docs/tiny-scale-notes.md).
+    "tiny-copy": {
+        "hidden_size": 128,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "intermediate_size": 512,
+        "copy_head_dim": 64,
+    },
 }
 
 
 def tiny_config(preset: str, tokenizer: PreTrainedTokenizerBase, **overrides: Any) -> LlamaConfig:
-    """The ``LlamaConfig`` of a preset, sized to ``tokenizer`` (``overrides`` win over the preset)."""
+    """The ``LlamaConfig`` of a preset, sized to ``tokenizer`` (``overrides`` win over the preset); a preset with
+    ``copy_head_dim`` gets a ``CopyHeadConfig``."""
     if preset not in TINY_PRESETS:
         raise ValueError(f"unknown tiny preset {preset!r}; valid presets: {', '.join(sorted(TINY_PRESETS))}")
     if tokenizer.pad_token_id is None or tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer needs a pad and an eos token (build it with build_tokenizer)")
     settings = {**COMMON, **TINY_PRESETS[preset], **overrides}
     settings.setdefault("num_key_value_heads", settings["num_attention_heads"])
-    return LlamaConfig(
+    config_class = CopyHeadConfig if "copy_head_dim" in settings else LlamaConfig
+    return config_class(
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
@@ -67,7 +80,7 @@ def build_tiny_model(preset: str, tokenizer: PreTrainedTokenizerBase, seed: int,
     config = tiny_config(preset, tokenizer, **overrides)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
+        model = CopyHeadForCausalLM(config) if isinstance(config, CopyHeadConfig) else LlamaForCausalLM(config)
     with torch.no_grad():  # untied, but starting equal: copying a token is then one shared map to learn
         model.lm_head.weight.copy_(model.model.embed_tokens.weight)
     model.generation_config = GenerationConfig(

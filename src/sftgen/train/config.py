@@ -15,7 +15,8 @@ from typing import Any
 
 from sftgen.train.typed import ConfigError, TypedConfig
 
-TINY_MODELS = ("tiny", "small")  # presets built from scratch with sftgen's own tokenizer (sftgen.models.tiny)
+# presets built from scratch with sftgen's own tokenizer (sftgen.models.tiny.TINY_PRESETS)
+TINY_MODELS = ("tiny", "small", "tiny-copy")
 SCHEDULERS = ("cosine", "linear", "constant")
 REPORTERS = ("none", "tensorboard", "wandb")
 RESUME_MODES = ("auto", "always", "never")

@@ -231,6 +231,15 @@ def _trainer_class() -> type:
     from trl import GRPOTrainer
 
     class SFTGenGRPOTrainer(GRPOTrainer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            from sftgen.models.copy_head import is_copy_head_model, speak_trl_fused_head
+
+            for model in (self.model, self.ref_model):  # TRL's fused head would score lm_head alone
+                model = getattr(model, "get_base_model", lambda m=model: m)()
+                if is_copy_head_model(model):
+                    speak_trl_fused_head(model, temperature=self.temperature)
+
         def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
             rate = repeat_char_rate([completion_text(c) for c in completions])
             self._pending_metrics["completions/repeat_char_rate"].append(rate)  # averaged over processes by TRL

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from trl import SFTTrainer
 
+from sftgen.models.copy_head import is_copy_head_model, speak_trl_fused_head
 from sftgen.train.config import ProximitySettings
 from sftgen.train.proximity import Proximity, check_supported, proximity_loss
 
@@ -34,6 +35,7 @@ _HEAD_MODIFIERS = (
     "lm_head_multiplier",
     "logits_scaling",
     "output_router_logits",
+    "copy_head_dim",  # sftgen.models.copy_head: the output mixes the head with a pointer over the context
 )
 
 
@@ -49,6 +51,8 @@ class SFTGenTrainer(SFTTrainer):
 
     def __init__(self, *args: Any, proximity: ProximitySettings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if is_copy_head_model(_unwrap(self.model)):
+            speak_trl_fused_head(_unwrap(self.model))  # TRL's fused head would score lm_head alone
         settings = proximity or ProximitySettings()
         check_supported(self, settings)
         if settings.kind != "none" and not self._head_is_plain(self.model):

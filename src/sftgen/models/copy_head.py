@@ -1,0 +1,203 @@
+"""A tiny Llama with a copy head: the next token is a mixture of the vocabulary softmax and a pointer to context tokens.
+
+Why: at tiny scale, diverse SFT trains only pool words as answers, and the base model's copy of a declared word
+drifts toward those tokens until words never trained as answers (every evaluation word) can no longer be written
+(docs/tiny-scale-notes.md). A pointer (See et al., 2017, "Get To The Point") copies *positions*, not token
+identities: "answer the word declared in the slot for the move I chose" is then the same computation for a pool
+word and for ``1``, ``A`` or ``#``, and a model unsure of its move spreads mass over declared words instead of
+blending them into an undeclared one. Large pretrained models have token-agnostic copy heads of their own; this
+gives the tiny one the same ability by construction. The vocabulary path stays, so a fixed answer template can
+still be learned as fixed tokens (the answer-only shortcut).
+
+The head returns ``logits = log p`` of the mixture, so cross-entropy, greedy decoding and temperature sampling
+work unchanged in transformers and TRL. The KV cache is extended with the copy keys, so cached generation works.
+TRL's trainers replace ``forward`` with a fused LM head that projects the backbone's states through ``lm_head``
+alone, which would train and score the vocabulary path only: ``speak_trl_fused_head`` puts back a forward that
+answers TRL's ``fused_lm_head=True`` calls from the whole mixture.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import types
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+MODEL_TYPE = "sftgen_copy_llama"
+
+
+class CopyHeadConfig(LlamaConfig):
+    """``LlamaConfig`` plus the copy head's key width and the gate's starting bias (logit of the vocabulary share)."""
+
+    model_type = MODEL_TYPE
+
+    def __init__(self, copy_head_dim: int = 64, copy_gate_bias: float = 0.0, **kwargs: Any) -> None:
+        self.copy_head_dim = copy_head_dim
+        self.copy_gate_bias = copy_gate_bias
+        super().__init__(**kwargs)
+
+
+class CopyHeadForCausalLM(LlamaForCausalLM):
+    """``LlamaForCausalLM`` whose output distribution mixes the vocabulary softmax with a pointer over the context."""
+
+    config_class = CopyHeadConfig
+
+    def __init__(self, config: CopyHeadConfig) -> None:
+        super().__init__(config)
+        width = config.copy_head_dim
+        self.copy_query = nn.Linear(config.hidden_size, width, bias=False)
+        self.copy_key = nn.Linear(config.hidden_size, width, bias=False)
+        self.copy_gate = nn.Linear(config.hidden_size, 1)
+        self.post_init()
+        with torch.no_grad():
+            self.copy_gate.bias.fill_(config.copy_gate_bias)
+
+    def forward(  # type: ignore[override]
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        cache: Any = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs: Any,
+    ) -> CausalLMOutputWithPast:
+        if input_ids is None:
+            raise ValueError("the copy head points at input tokens, so it needs input_ids (not inputs_embeds)")
+        cached = cache.get_seq_length() if cache is not None else 0
+        outputs = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            cache=cache,
+            use_cache=use_cache,
+            **kwargs,
+        )
+        hidden = outputs.last_hidden_state
+        keys, ids = self._context(hidden, input_ids, outputs.cache if use_cache else None, cached)
+        logits = self._mixture(hidden, keys, ids, attention_mask, cached)
+        if not (isinstance(logits_to_keep, int) and logits_to_keep == 0):
+            keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+            logits = logits[:, keep, :]
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
+        return CausalLMOutputWithPast(
+            loss=loss,
+            logits=logits,
+            cache=outputs.cache,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+
+    def _context(
+        self, hidden: torch.Tensor, input_ids: torch.Tensor, cache: Any, cached: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Copy keys and token ids of every position so far; kept on the KV cache object between decoding steps."""
+        keys, ids = self.copy_key(hidden), input_ids
+        if cached:
+            previous = getattr(cache, "sftgen_copy_context", None)
+            if previous is None or previous[1].shape[1] != cached:
+                raise RuntimeError("the copy head's context is missing from the KV cache (beam search is unsupported)")
+            keys, ids = torch.cat([previous[0], keys], dim=1), torch.cat([previous[1], ids], dim=1)
+        if cache is not None:
+            cache.sftgen_copy_context = (keys, ids)
+        return keys, ids
+
+    def _mixture(
+        self,
+        hidden: torch.Tensor,
+        keys: torch.Tensor,
+        ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        cached: int,
+    ) -> torch.Tensor:
+        """``log(g * softmax(lm_head(h)) + (1 - g) * pointer)``; the pointer attends causally to non-pad positions."""
+        vocab_logp = F.log_softmax(self.lm_head(hidden).float(), dim=-1)
+        scores = self.copy_query(hidden).float() @ keys.float().transpose(1, 2) / math.sqrt(keys.shape[-1])
+        queries, total = hidden.shape[1], keys.shape[1]
+        query_at = torch.arange(cached, cached + queries, device=hidden.device)[:, None]
+        allowed = torch.arange(total, device=hidden.device)[None, :] <= query_at
+        allowed = allowed[None].expand(hidden.shape[0], -1, -1)
+        if attention_mask is not None:
+            allowed = allowed & attention_mask[:, None, -total:].bool()
+        pointer = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+        pointer = torch.nan_to_num(pointer)  # a row with nothing to attend to (all padding) copies nothing
+        copied = torch.zeros_like(vocab_logp).scatter_add_(-1, ids[:, None, :].expand(-1, queries, -1), pointer)
+        gate = self.copy_gate(hidden).float()
+        return torch.logaddexp(F.logsigmoid(gate) + vocab_logp, F.logsigmoid(-gate) + torch.log(copied + 1e-12))
+
+
+def is_copy_head_model(model: Any) -> bool:
+    return getattr(getattr(model, "config", None), "model_type", None) == MODEL_TYPE
+
+
+def speak_trl_fused_head(model: CopyHeadForCausalLM, temperature: float = 1.0) -> None:
+    """Replace TRL's fused-LM-head forward on ``model`` by one that scores the copy-head mixture.
+
+    Same contract as ``trl.trainer.utils.add_fused_lm_head``: with ``fused_lm_head=True`` it returns per-token
+    log-probabilities of the next-token labels (``shift_labels`` taken as already shifted), their entropy and
+    top-1 flags, the label mask and the token-mean loss, all under ``temperature``; without it, the model's
+    own forward. The vocabulary is a few hundred tokens, so the full logits are cheap to materialise.
+    """
+    from trl.trainer.utils import FusedCausalLMOutput
+
+    @functools.wraps(type(model).forward)  # generate() validates its kwargs against this signature
+    def forward(
+        self: CopyHeadForCausalLM,
+        *args: Any,
+        fused_lm_head: bool = False,
+        labels: torch.Tensor | None = None,
+        shift_labels: torch.Tensor | None = None,
+        num_items_in_batch: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        if not fused_lm_head:
+            extra = {} if num_items_in_batch is None else {"num_items_in_batch": num_items_in_batch}
+            return type(self).forward(self, *args, labels=labels, **kwargs, **extra)
+        logits = type(self).forward(self, *args, **{**kwargs, "use_cache": False}).logits
+        if shift_labels is None:
+            logits, targets = logits[:, :-1], labels[:, 1:]
+        else:
+            targets = shift_labels
+        log_probs = torch.log_softmax(logits / temperature, dim=-1)
+        mask = targets != -100
+        picked = log_probs.gather(-1, targets.clamp(min=0)[..., None])[..., 0].masked_fill(~mask, 0.0)
+        entropy = -(log_probs.exp() * log_probs).sum(-1).masked_fill(~mask, 0.0)
+        denominator = mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
+        return FusedCausalLMOutput(
+            loss=-picked.sum() / denominator,
+            log_probs=picked,
+            entropy=entropy,
+            is_top1=(log_probs.argmax(-1) == targets) & mask,
+            label_mask=mask,
+        )
+
+    model.forward = types.MethodType(forward, model)
+
+
+def with_copy_head(model: LlamaForCausalLM, head_dim: int = 64, gate_bias: float = 0.0) -> CopyHeadForCausalLM:
+    """The same Llama with a freshly initialised copy head (every other weight carried over)."""
+    settings = model.config.to_dict()
+    for key in ("model_type", "architectures", "transformers_version"):
+        settings.pop(key, None)
+    config = CopyHeadConfig(copy_head_dim=head_dim, copy_gate_bias=gate_bias, **settings)
+    config.architectures = [CopyHeadForCausalLM.__name__]
+    fresh = CopyHeadForCausalLM(config)
+    missing, unexpected = fresh.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("copy_") for name in missing):
+        raise ValueError(f"not a Llama the copy head can extend: missing {missing}, unexpected {unexpected}")
+    fresh.generation_config = model.generation_config
+    return fresh
+
+
+AutoConfig.register(MODEL_TYPE, CopyHeadConfig)
+AutoModelForCausalLM.register(CopyHeadConfig, CopyHeadForCausalLM)
