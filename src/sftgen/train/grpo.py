@@ -68,6 +68,7 @@ from sftgen.train.sft import (
     _warn_on_changed_settings,
     check_engine,
     checkpointing_kwargs,
+    close_distributed,
     deepspeed_launch,
     device_settings,
     finish_run,
@@ -324,7 +325,9 @@ def train_grpo(config: GRPORunConfig) -> RunResult:
         "first_reward": rewards[0] if rewards else None,
         "final_reward": rewards[-1] if rewards else None,
     }
-    return finish_run(trainer, run_dir, final, record, wall, use_cuda, bf16)
+    result = finish_run(trainer, run_dir, final, record, wall, use_cuda, bf16)
+    close_distributed()
+    return result
 
 
 def _step_of(checkpoint: Path | None) -> int:

@@ -336,6 +336,17 @@ def finish_run(
     )
 
 
+def close_distributed() -> None:
+    """Under a launch, every rank waits for the others and then leaves the process group. Why: a rank that exits
+    with gloo's threads still running can abort ("terminate called without an active exception", SIGABRT), and
+    torchrun then fails the whole launch after training finished (seen once in a stand-in recipe run)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def device_settings(config: Any) -> tuple[bool, bool]:
     """(CUDA in use, bf16 on); on CPU one torch thread unless the config says otherwise (measured faster here)."""
     import torch
@@ -412,4 +423,6 @@ def train(config: SFTRunConfig) -> RunResult:
         "train_loss": output.training_loss,
         "tokens_seen": int(getattr(trainer, "_total_train_tokens", 0)),
     }
-    return finish_run(trainer, run_dir, final, record, wall, use_cuda, bf16)
+    result = finish_run(trainer, run_dir, final, record, wall, use_cuda, bf16)
+    close_distributed()
+    return result
