@@ -194,7 +194,7 @@ def main() -> int:
     parser.add_argument("--recipes", default="qwen2.5-7b,llama-3.1-8b")
     parser.add_argument("--methods", default=None, help="Comma-separated subset (default: the recipe's own).")
     parser.add_argument("--tasks", default=None, help="Comma-separated subset (default: the recipe's own).")
-    parser.add_argument("--n", type=int, default=1, help="Instances per task (levels / hands).")
+    parser.add_argument("--n", type=int, default=2, help="Instances per task (levels / hands): >= 2 prompts per step.")
     parser.add_argument("--steps", type=int, default=2, help="SFT, GRPO warm start and GRPO steps.")
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--processes", type=int, default=2)

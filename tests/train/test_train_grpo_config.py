@@ -110,3 +110,15 @@ def test_episode_reward_needs_sokoban_one_process_and_no_vllm(tmp_path, monkeypa
     with pytest.raises(ConfigError, match="one process"):
         preflight(dataclasses.replace(episode, data=sokoban))
     assert not (tmp_path / "o").exists()
+
+
+def test_fewer_prompts_than_one_step_takes_are_refused(tmp_path):
+    """TRL's sampler drops an incomplete generation batch: with fewer prompts than `prompts_per_step` it trains
+    0 steps and reports success, so preflight refuses it (a stand-in recipe run with 1 Points hand did that)."""
+    from sftgen.train.grpo import preflight
+
+    data = write_rows(tmp_path / "rl", rows(1, kind="rl")[:3], kind="rl")
+    assert preflight(good(data=data, model=str(tmp_path), prompts_per_step=3, num_generations=2, micro_batch_size=2))
+    with pytest.raises(ConfigError, match="holds 3") as err:
+        preflight(good(data=data, model=str(tmp_path), prompts_per_step=4, num_generations=2, micro_batch_size=2))
+    assert err.value.field == "prompts_per_step"

@@ -141,6 +141,12 @@ def preflight(config: GRPORunConfig) -> GRPOPlan:
             source.response_format,
         )
     _check_reward(config, source)
+    if source.rows < config.prompts_per_step:  # TRL's sampler drops an incomplete generation batch
+        raise ConfigError(
+            "prompts_per_step",
+            f"{config.prompts_per_step} prompts per step but {config.data} holds {source.rows}: "
+            "no step could be taken (TRL would end at step 0 and report success)",
+        )
     run_dir = Path(config.out)
     resume_from = last_checkpoint(run_dir) if config.resume != "never" else None
     if config.resume == "always" and resume_from is None:
