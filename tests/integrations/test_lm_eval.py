@@ -76,8 +76,8 @@ def test_task_yamls_load_and_run_through_simple_evaluate(tmp_path) -> None:
 def test_custom_and_seeded_splits_as_config_dicts() -> None:
     configs = [adapter.task_config("points/id", size=4, variant="all_5", difficulty="five", seed=3)]
     results = lm_eval.simple_evaluate(model=ReferenceLM(), tasks=configs, bootstrap_iters=0, log_samples=True)
-    assert set(results["samples"]) == {"sftgen_points_all_5_at_five"}
-    docs = [s["doc"] for s in results["samples"]["sftgen_points_all_5_at_five"]]
+    assert set(results["samples"]) == {"sftgen_points_all_5_at_five_seed3"}
+    docs = [s["doc"] for s in results["samples"]["sftgen_points_all_5_at_five_seed3"]]
     assert [d["id"] for d in docs] == [f"points/all_5@five#{i}@seed3" for i in range(4)]
     assert all(len(json.loads(d["ground_truth"])["card_values"]) == 5 for d in docs)
 

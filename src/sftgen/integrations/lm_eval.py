@@ -113,7 +113,7 @@ def task_config(
     resolved = resolve_split(split, variant, difficulty)
     kwargs = {"split": split, "size": size, "seed": seed, "variant": variant, "difficulty": difficulty}
     kwargs |= {"template": template, "response_format": response_format}
-    name = stack_name(resolved).replace("@", "_at_").replace("-", "_")
+    name = stack_name(resolved).replace("@", "_at_").replace("-", "_") + ("" if seed is None else f"_seed{seed}")
     config = _base_config(name, {k: v for k, v in kwargs.items() if v is not None}, [f"{PREFIX}{resolved.task}"])
     return config | {
         "custom_dataset": load_docs,
