@@ -23,3 +23,27 @@ def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
     for probe in ("lookup_probe", "far_lookup_probe", "navigate_probe"):
         assert read_json(first / BASE_INFO)[probe] == read_json(second / BASE_INFO)[probe]
     assert [p.name for p in sorted((tmp_path / "a").iterdir())] == ["final", "stage-0-lookup", "stage-1-mix"]
+
+
+def test_a_copy_head_base_is_the_plain_base_plus_a_seeded_fresh_head(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    first = pretrain_base(BaseConfig(**TINY, preset="tiny-copy"), out=tmp_path / "a", progress=False, use_shipped=False)
+    second = pretrain_base(
+        BaseConfig(**TINY, preset="tiny-copy"), out=tmp_path / "b", progress=False, use_shipped=False
+    )
+    plain = tmp_path / "a" / "plain" / "final"
+    info = read_json(first / BASE_INFO)
+    assert info["fingerprint"] == BaseConfig(**TINY, preset="tiny-copy").fingerprint()
+    assert info["plain_base"] == read_json(plain / BASE_INFO)["fingerprint"] == BaseConfig(**TINY).fingerprint()
+    assert read_json(first / "config.json")["model_type"] == "sftgen_copy_llama"
+    extended, original = load_file(first / "model.safetensors"), load_file(plain / "model.safetensors")
+    assert all(extended[name].equal(weight) for name, weight in original.items())  # the curriculum's weights, as is
+    assert sorted(set(extended) - set(original)) == [
+        "copy_gate.bias",
+        "copy_gate.weight",
+        "copy_key.weight",
+        "copy_query.weight",
+    ]
+    assert (first / "model.safetensors").read_bytes() == (second / "model.safetensors").read_bytes()  # seeded head
+    assert info["lookup_probe"] == read_json(second / BASE_INFO)["lookup_probe"]

@@ -5,7 +5,11 @@ drifts toward those tokens until words never trained as answers (every evaluatio
 (docs/tiny-scale-notes.md). A pointer (See et al., 2017, "Get To The Point") copies *positions*, not token
 identities: "answer the word declared in the slot for the move I chose" is then the same computation for a pool
 word and for ``1``, ``A`` or ``#``, and a model unsure of its move spreads mass over declared words instead of
-blending them into an undeclared one. Large pretrained models have token-agnostic copy heads of their own; this
+blending them into an undeclared one. A position's copy key reads its own state and the states of the
+``copy_key_span - 1`` positions before it (a causal convolution), so the word in ``left=fox`` is keyed by ``left``
+from the start, as an induction head's previous-token feature does: with keys from one position alone, the four
+declared slots look alike until the backbone learns to mark them, and pointing sat at a quarter each for
+thousands of steps (docs/tiny-scale-notes.md). Large pretrained models have token-agnostic copy heads of their own; this
 gives the tiny one the same ability by construction. The vocabulary path stays, so a fixed answer template can
 still be learned as fixed tokens (the answer-only shortcut).
 
@@ -37,9 +41,12 @@ class CopyHeadConfig(LlamaConfig):
 
     model_type = MODEL_TYPE
 
-    def __init__(self, copy_head_dim: int = 64, copy_gate_bias: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self, copy_head_dim: int = 64, copy_gate_bias: float = 0.0, copy_key_span: int = 3, **kwargs: Any
+    ) -> None:
         self.copy_head_dim = copy_head_dim
         self.copy_gate_bias = copy_gate_bias
+        self.copy_key_span = copy_key_span
         super().__init__(**kwargs)
 
 
@@ -52,7 +59,7 @@ class CopyHeadForCausalLM(LlamaForCausalLM):
         super().__init__(config)
         width = config.copy_head_dim
         self.copy_query = nn.Linear(config.hidden_size, width, bias=False)
-        self.copy_key = nn.Linear(config.hidden_size, width, bias=False)
+        self.copy_key = nn.Linear(config.hidden_size * config.copy_key_span, width, bias=False)
         self.copy_gate = nn.Linear(config.hidden_size, 1)
         self.post_init()
         with torch.no_grad():
@@ -82,7 +89,7 @@ class CopyHeadForCausalLM(LlamaForCausalLM):
             **kwargs,
         )
         hidden = outputs.last_hidden_state
-        keys, ids = self._context(hidden, input_ids, outputs.cache if use_cache else None, cached)
+        keys, ids = self._context(hidden, input_ids, attention_mask, outputs.cache if use_cache else None, cached)
         logits = self._mixture(hidden, keys, ids, attention_mask, cached)
         if not (isinstance(logits_to_keep, int) and logits_to_keep == 0):
             keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
@@ -99,17 +106,26 @@ class CopyHeadForCausalLM(LlamaForCausalLM):
         )
 
     def _context(
-        self, hidden: torch.Tensor, input_ids: torch.Tensor, cache: Any, cached: int
+        self, hidden: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, cache: Any, cached: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Copy keys and token ids of every position so far; kept on the KV cache object between decoding steps."""
-        keys, ids = self.copy_key(hidden), input_ids
-        if cached:
-            previous = getattr(cache, "sftgen_copy_context", None)
-            if previous is None or previous[1].shape[1] != cached:
-                raise RuntimeError("the copy head's context is missing from the KV cache (beam search is unsupported)")
+        """Copy keys and token ids of every position so far; kept on the KV cache object between decoding steps,
+        with the last states a new position's key reads."""
+        span, batch, width = self.config.copy_key_span, hidden.shape[0], hidden.shape[-1]
+        if attention_mask is not None:  # padding contributes nothing to its neighbours' keys
+            hidden = hidden * attention_mask[:, -hidden.shape[1] :, None].to(hidden.dtype)
+        tail = hidden.new_zeros(batch, span - 1, width)
+        previous = getattr(cache, "sftgen_copy_context", None) if cached else None
+        if cached and (previous is None or previous[1].shape[1] != cached):
+            raise RuntimeError("the copy head's context is missing from the KV cache (beam search is unsupported)")
+        if previous is not None:
+            tail = previous[2]
+        states = torch.cat([tail, hidden], dim=1)
+        windows = torch.cat([states[:, k : k + hidden.shape[1]] for k in range(span - 1, -1, -1)], dim=-1)
+        keys, ids = self.copy_key(windows), input_ids
+        if previous is not None:
             keys, ids = torch.cat([previous[0], keys], dim=1), torch.cat([previous[1], ids], dim=1)
         if cache is not None:
-            cache.sftgen_copy_context = (keys, ids)
+            cache.sftgen_copy_context = (keys, ids, states[:, states.shape[1] - (span - 1) :])
         return keys, ids
 
     def _mixture(
@@ -184,12 +200,14 @@ def speak_trl_fused_head(model: CopyHeadForCausalLM, temperature: float = 1.0) -
     model.forward = types.MethodType(forward, model)
 
 
-def with_copy_head(model: LlamaForCausalLM, head_dim: int = 64, gate_bias: float = 0.0) -> CopyHeadForCausalLM:
+def with_copy_head(
+    model: LlamaForCausalLM, head_dim: int = 64, gate_bias: float = 0.0, key_span: int = 3
+) -> CopyHeadForCausalLM:
     """The same Llama with a freshly initialised copy head (every other weight carried over)."""
     settings = model.config.to_dict()
     for key in ("model_type", "architectures", "transformers_version"):
         settings.pop(key, None)
-    config = CopyHeadConfig(copy_head_dim=head_dim, copy_gate_bias=gate_bias, **settings)
+    config = CopyHeadConfig(copy_head_dim=head_dim, copy_gate_bias=gate_bias, copy_key_span=key_span, **settings)
     config.architectures = [CopyHeadForCausalLM.__name__]
     fresh = CopyHeadForCausalLM(config)
     missing, unexpected = fresh.load_state_dict(model.state_dict(), strict=False)
