@@ -141,7 +141,7 @@ def size_settings(args: argparse.Namespace, model: Path, teacher: str) -> list[s
     return [f"{key}={json.dumps(value)}" for key, value in settings.items()]
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 600) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout
