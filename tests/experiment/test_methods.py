@@ -68,6 +68,9 @@ def test_method_settings_are_checked_before_work(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({**RECIPE, "base": {"preset": "tiny"}, "base_replay": 1.0}))
     with pytest.raises(ConfigError, match="base_replay"):
         load_recipe(str(path))
+    path.write_text(yaml.safe_dump({**RECIPE, "base": {"preset": "tiny-copy"}}))  # the report would say "tiny"
+    with pytest.raises(ConfigError, match=r"base\.preset: must equal model \('tiny'\)"):
+        load_recipe(str(path))
 
 
 def test_base_replay_mixes_the_same_share_into_every_method(tmp_path: Path) -> None:

@@ -106,7 +106,12 @@ class CopyHeadForCausalLM(LlamaForCausalLM):
         )
 
     def _context(
-        self, hidden: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, cache: Any, cached: int
+        self,
+        hidden: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        cache: Any,
+        cached: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Copy keys and token ids of every position so far; kept on the KV cache object between decoding steps,
         with the last states a new position's key reads."""
@@ -135,9 +140,13 @@ class CopyHeadForCausalLM(LlamaForCausalLM):
         ids: torch.Tensor,
         attention_mask: torch.Tensor | None,
         cached: int,
+        select: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``log(g * softmax(lm_head(h)) + (1 - g) * pointer)``; the pointer attends causally to non-pad positions."""
-        vocab_logp = F.log_softmax(self.lm_head(hidden).float(), dim=-1)
+        """``log(g * softmax(lm_head(h)) + (1 - g) * pointer)``; the pointer attends causally to non-pad positions.
+
+        ``select`` (batch x queries, bool) keeps only those positions, flattened: training scores the labelled
+        positions alone, and the vocabulary-sized work is most of the head's cost.
+        """
         scores = self.copy_query(hidden).float() @ keys.float().transpose(1, 2) / math.sqrt(keys.shape[-1])
         queries, total = hidden.shape[1], keys.shape[1]
         query_at = torch.arange(cached, cached + queries, device=hidden.device)[:, None]
@@ -147,9 +156,40 @@ class CopyHeadForCausalLM(LlamaForCausalLM):
             allowed = allowed & attention_mask[:, None, -total:].bool()
         pointer = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
         pointer = torch.nan_to_num(pointer)  # a row with nothing to attend to (all padding) copies nothing
-        copied = torch.zeros_like(vocab_logp).scatter_add_(-1, ids[:, None, :].expand(-1, queries, -1), pointer)
+        sources = ids[:, None, :].expand(-1, queries, -1)
+        if select is not None:
+            hidden, pointer, sources = hidden[select], pointer[select], sources[select]
+        vocab_logp = F.log_softmax(self.lm_head(hidden).float(), dim=-1)
+        copied = torch.zeros_like(vocab_logp).scatter_add_(-1, sources, pointer)
         gate = self.copy_gate(hidden).float()
         return torch.logaddexp(F.logsigmoid(gate) + vocab_logp, F.logsigmoid(-gate) + torch.log(copied + 1e-12))
+
+    def fused_scores(
+        self,
+        labels: torch.Tensor | None,
+        shift_labels: torch.Tensor | None,
+        temperature: float,
+        **inputs: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(log-probability of each next-token label, entropy, top-1 flag, label mask), zero where unlabelled,
+        computed at the labelled positions only (TRL's fused-head contract)."""
+        input_ids, attention_mask = inputs["input_ids"], inputs.get("attention_mask")
+        hidden = self.model(**{**inputs, "use_cache": False}).last_hidden_state
+        keys, ids = self._context(hidden, input_ids, attention_mask, None, 0)
+        targets = labels[:, 1:] if shift_labels is None else shift_labels
+        mask = targets != -100
+        select = torch.zeros(hidden.shape[:2], dtype=torch.bool, device=hidden.device)
+        select[:, : mask.shape[1]] = mask
+        log_probs = torch.log_softmax(self._mixture(hidden, keys, ids, attention_mask, 0, select) / temperature, -1)
+        wanted = targets[mask]
+        picked = log_probs.gather(-1, wanted[:, None])[:, 0]
+        entropy = -(log_probs.exp() * log_probs).sum(-1)
+        top1 = log_probs.argmax(-1) == wanted
+
+        def spread(values: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(mask.shape, dtype=values.dtype, device=values.device).masked_scatter(mask, values)
+
+        return spread(picked), spread(entropy), spread(top1), mask
 
 
 def is_copy_head_model(model: Any) -> bool:
@@ -162,7 +202,7 @@ def speak_trl_fused_head(model: CopyHeadForCausalLM, temperature: float = 1.0) -
     Same contract as ``trl.trainer.utils.add_fused_lm_head``: with ``fused_lm_head=True`` it returns per-token
     log-probabilities of the next-token labels (``shift_labels`` taken as already shifted), their entropy and
     top-1 flags, the label mask and the token-mean loss, all under ``temperature``; without it, the model's
-    own forward. The vocabulary is a few hundred tokens, so the full logits are cheap to materialise.
+    own forward.
     """
     from trl.trainer.utils import FusedCausalLMOutput
 
@@ -179,22 +219,12 @@ def speak_trl_fused_head(model: CopyHeadForCausalLM, temperature: float = 1.0) -
         if not fused_lm_head:
             extra = {} if num_items_in_batch is None else {"num_items_in_batch": num_items_in_batch}
             return type(self).forward(self, *args, labels=labels, **kwargs, **extra)
-        logits = type(self).forward(self, *args, **{**kwargs, "use_cache": False}).logits
-        if shift_labels is None:
-            logits, targets = logits[:, :-1], labels[:, 1:]
-        else:
-            targets = shift_labels
-        log_probs = torch.log_softmax(logits / temperature, dim=-1)
-        mask = targets != -100
-        picked = log_probs.gather(-1, targets.clamp(min=0)[..., None])[..., 0].masked_fill(~mask, 0.0)
-        entropy = -(log_probs.exp() * log_probs).sum(-1).masked_fill(~mask, 0.0)
+        if args:
+            raise TypeError("the copy head's fused forward takes keyword inputs only, as TRL's trainers pass them")
+        picked, entropy, top1, mask = self.fused_scores(labels, shift_labels, temperature, **kwargs)
         denominator = mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
         return FusedCausalLMOutput(
-            loss=-picked.sum() / denominator,
-            log_probs=picked,
-            entropy=entropy,
-            is_top1=(log_probs.argmax(-1) == targets) & mask,
-            label_mask=mask,
+            loss=-picked.sum() / denominator, log_probs=picked, entropy=entropy, is_top1=top1, label_mask=mask
         )
 
     model.forward = types.MethodType(forward, model)
