@@ -17,11 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 ARCHITECTURES = {"qwen2.5-7b": "Qwen2ForCausalLM", "llama-3.1-8b": "LlamaForCausalLM"}
 
 
+@pytest.mark.timeout(2400)  # 270 s on a quiet 2-core machine, over 900 s (the suite's limit) under load 8
 def test_both_recipes_run_end_to_end_on_standin_models(tmp_path):
     out = tmp_path / "standin"
     command = [sys.executable, str(REPO / "benchmarks" / "standin_recipes.py"), "--out", str(out)]
     command += ["--methods", "grpo", "--tasks", "sokoban", "--splits", "sokoban/id"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1500)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=2300)
     logs = "".join(
         (out / f"{recipe}.log").read_text()[-3000:] for recipe in ARCHITECTURES if (out / f"{recipe}.log").is_file()
     )
