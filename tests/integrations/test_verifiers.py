@@ -58,9 +58,17 @@ def model_server():
         yield server
 
 
-def run_rollouts(env, url: str, concurrency: int = 32) -> list:
-    """One episode per task of ``env``'s taskset inside ``env.serving()``, ``concurrency`` at a time."""
-    ctx = vf.ModelContext(model="reference", client=vf.EvalClientConfig(base_url=url + "/v1", api_key_var=KEY_VAR))
+def run_rollouts(env, url: str, concurrency: int = 8) -> list:
+    """One episode per task of ``env``'s taskset inside ``env.serving()``, ``concurrency`` at a time.
+
+    Few in flight and a long connect timeout: on a loaded 2-core machine, 32 at a time with verifiers' default
+    30 s connect timeout failed two 1,000-rollout runs with an empty ``ProviderError``."""
+    from verifiers.v1.configs.client import ClientTimeoutConfig
+
+    client = vf.EvalClientConfig(
+        base_url=url + "/v1", api_key_var=KEY_VAR, timeout=ClientTimeoutConfig(connect=300.0, read=300.0)
+    )
+    ctx = vf.ModelContext(model="reference", client=client)
 
     async def main() -> list:
         gate = asyncio.Semaphore(concurrency)
