@@ -100,7 +100,8 @@ def test_episode_reward_needs_sokoban_one_process_and_no_vllm(tmp_path, monkeypa
     sokoban = write_rows(tmp_path / "sokoban", rows(2, kind="rl"), kind="rl")
     points = tmp_path / "points"
     write_dataset(rows(2, kind="rl", task="points"), points, {"config": {"kind": "rl", "task": "points"}})
-    episode = good(model=str(tmp_path), out=str(tmp_path / "o"), reward="episode")
+    # 8 prompts per step: the data holds 9, and fewer than one step's worth is refused on its own (test below)
+    episode = good(model=str(tmp_path), out=str(tmp_path / "o"), reward="episode", prompts_per_step=8)
     assert preflight(dataclasses.replace(episode, data=sokoban)).source.task == "sokoban"
     for changes, message in (({"data": str(points)}, "holds points prompts"), ({"use_vllm": True}, "use_vllm")):
         with pytest.raises(ConfigError, match=message) as err:
