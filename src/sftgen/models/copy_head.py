@@ -196,6 +196,15 @@ def is_copy_head_model(model: Any) -> bool:
     return getattr(getattr(model, "config", None), "model_type", None) == MODEL_TYPE
 
 
+def keep_mixture_under_trl(model: Any, temperature: float = 1.0) -> None:
+    """Called once a TRL trainer has patched ``model`` (or the PEFT model around it) with its fused LM head: a
+    copy-head model answers those calls from its mixture (``speak_trl_fused_head``); any other keeps TRL's head."""
+    get_base = getattr(model, "get_base_model", None)
+    base = get_base() if callable(get_base) else model
+    if is_copy_head_model(base):
+        speak_trl_fused_head(base, temperature)
+
+
 def speak_trl_fused_head(model: CopyHeadForCausalLM, temperature: float = 1.0) -> None:
     """Replace TRL's fused-LM-head forward on ``model`` by one that scores the copy-head mixture.
 

@@ -38,16 +38,10 @@ TINY_PRESETS: dict[str, dict[str, Any]] = {
         "num_attention_heads": 8,
         "intermediate_size": 1024,
     },
-    # ``tiny`` plus a copy head (models/copy_head.py): declared words are copied by position, not by identity,
-    # so diverse SFT keeps reading words it never trains as answers (docs/tiny-scale-notes.md).
-    "tiny-copy": {
-        "hidden_size": 128,
-        "num_hidden_layers": 4,
-        "num_attention_heads": 4,
-        "intermediate_size": 512,
-        "copy_head_dim": 64,
-    },
 }
+# ``tiny`` plus a copy head (models/copy_head.py): declared words are copied by position, not by identity,
+# so diverse SFT keeps reading words it never trains as answers (docs/tiny-scale-notes.md).
+TINY_PRESETS["tiny-copy"] = {**TINY_PRESETS["tiny"], "copy_head_dim": 64}
 
 
 def tiny_config(preset: str, tokenizer: PreTrainedTokenizerBase, **overrides: Any) -> LlamaConfig:

@@ -240,12 +240,10 @@ def _trainer_class() -> type:
     class SFTGenGRPOTrainer(GRPOTrainer):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            from sftgen.models.copy_head import is_copy_head_model, speak_trl_fused_head
+            from sftgen.models.copy_head import keep_mixture_under_trl
 
-            for model in (self.model, self.ref_model):  # TRL's fused head would score lm_head alone
-                model = getattr(model, "get_base_model", lambda m=model: m)()
-                if is_copy_head_model(model):
-                    speak_trl_fused_head(model, temperature=self.temperature)
+            for model in (self.model, self.ref_model):  # TRL's fused head would score a copy head's lm_head alone
+                keep_mixture_under_trl(model, temperature=self.temperature)
 
         def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
             rate = repeat_char_rate([completion_text(c) for c in completions])

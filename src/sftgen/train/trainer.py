@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from trl import SFTTrainer
 
-from sftgen.models.copy_head import is_copy_head_model, speak_trl_fused_head
+from sftgen.models.copy_head import keep_mixture_under_trl
 from sftgen.train.config import ProximitySettings
 from sftgen.train.proximity import Proximity, check_supported, proximity_loss
 
@@ -51,8 +51,7 @@ class SFTGenTrainer(SFTTrainer):
 
     def __init__(self, *args: Any, proximity: ProximitySettings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if is_copy_head_model(_unwrap(self.model)):
-            speak_trl_fused_head(_unwrap(self.model))  # TRL's fused head would score lm_head alone
+        keep_mixture_under_trl(self.model)  # TRL's fused head would score a copy-head model's lm_head alone
         settings = proximity or ProximitySettings()
         check_supported(self, settings)
         if settings.kind != "none" and not self._head_is_plain(self.model):
