@@ -5,8 +5,11 @@
   behaviour, so it scores on fake splits and is invalid on honest variants.
 * ``random``: a random declared word (Sokoban) or a random arrangement of the declared numbers (Points).
 
-They parse the board, the declared words and the cards back out of the rendered prompt (any study
-paraphrase or the compact template), which also checks that every prompt carries what a model needs.
+Where the caller has the episode's state (the evaluation rollout does), :meth:`ReferenceAgent.answer_situations`
+asks the task (``Task.reference_answer``) from the state, for every registered task. Where only text arrives (a
+served fake model), :meth:`ReferenceAgent.answer` parses the board, the declared words and the cards back out of
+the rendered prompt (any study paraphrase or the compact template) for the two study tasks, which also checks that
+every prompt carries what a model needs.
 """
 
 from __future__ import annotations
@@ -14,17 +17,19 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sftgen.envs import PointsEnv, SokobanEnv
-from sftgen.prompts import points_answer, sokoban_answer
+from sftgen.prompts import PromptStyle, points_answer, sokoban_answer
 from sftgen.seeding import derive_seed
 from sftgen.tasks.points import FaceMap, one_solution
+from sftgen.tasks.protocol import AGENTS, get_task
 from sftgen.tasks.sokoban import ACTIONS, Board, solve
 from sftgen.variants import BASE, ActionVocab
 
-AGENTS = ("oracle", "shortcut", "random")
 _STUDY_CELL = re.compile(r"^(?: \S+ \t)+$")
 _COMPACT_ROW = re.compile(r"^[#_OXP√S](?: ?[#_OXP√S]){2,}$")  # compact rows, or `sftgen play`'s spaced ones
 _ANSWER_WORDS = re.compile(r"<answer> (.+?) </answer>")
@@ -85,6 +90,17 @@ def _rank(label: str) -> int:
     return _RANKS.get(label, 0) or int(label)
 
 
+@dataclass(frozen=True)
+class Situation:
+    """One prompt together with what produced it: the task, its variant, the current state and the style."""
+
+    task: str
+    variant: str
+    state: Any
+    style: PromptStyle
+    prompt: str
+
+
 class ReferenceAgent:
     """A backend (``generate(chats, sampling) -> texts``) that answers from the prompt by rule."""
 
@@ -97,9 +113,21 @@ class ReferenceAgent:
     def generate(self, chats: Sequence[Sequence[dict[str, str]]], sampling: object = None) -> list[str]:
         return [self.answer(chat[-1]["content"]) for chat in chats]
 
-    def answer(self, prompt: str) -> str:
+    def _rng(self, prompt: str) -> np.random.Generator:
+        """Seeded by (agent, seed, prompt, how often this prompt was asked): the same in both paths."""
         repeat = self._asked[prompt] = self._asked.get(prompt, 0) + 1
-        rng = np.random.default_rng(derive_seed("agent", self.kind, self.seed, prompt, repeat))
+        return np.random.default_rng(derive_seed("agent", self.kind, self.seed, prompt, repeat))
+
+    def answer_situations(self, situations: Sequence[Situation]) -> list[str]:
+        """Answers read from each state by its task, never from the text (the rollout calls this when present)."""
+        return [
+            get_task(s.task).reference_answer(self.kind, s.state, s.variant, s.style, self._rng(s.prompt))
+            for s in situations
+        ]
+
+    def answer(self, prompt: str) -> str:
+        """The answer read back from the prompt text (the two study tasks only)."""
+        rng = self._rng(prompt)
         if "sokoban" in prompt.lower():
             return self._sokoban(prompt, rng)
         return self._points(prompt, rng)

@@ -25,6 +25,19 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+class TaskName(click.ParamType):
+    """A registered task name, checked against the registry when the argument is parsed (keeps startup lazy)."""
+
+    name = "task"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from sftgen.tasks.protocol import task_names
+
+        if value not in task_names():
+            self.fail(f"{value!r} is not a registered task; choose from {', '.join(task_names())}", param, ctx)
+        return value
+
+
 _OS_HINTS: dict[type[OSError], str] = {
     PermissionError: "choose a path you can write to",
     FileNotFoundError: "check the path: it, or the folder it should go in, does not exist or cannot be created",
@@ -87,7 +100,7 @@ def quiet_library_progress_bars() -> None:
 
 
 @main.command("splits")
-@click.option("--group", default=None, help="Only the splits of this group (study, quick, all, sokoban, ...).")
+@click.option("--group", default=None, help="Only the splits of this group (study, quick, all, or a task's name).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def splits_command(group: str | None, as_json: bool) -> None:
     """List the named evaluation splits."""
@@ -127,8 +140,10 @@ def splits_command(group: str | None, as_json: bool) -> None:
 @click.option("--template", default="study", show_default=True, type=click.Choice(["study", "compact"]))
 def show_command(split: str, index: int, template: str) -> None:
     """Print one instance's prompt and its optimal answer."""
-    from sftgen.agents import oracle_answer
+    import numpy as np
+
     from sftgen.splits import GROUPS, get_split
+    from sftgen.tasks.protocol import get_task
 
     if split in GROUPS:
         members = ", ".join(s.name for s in GROUPS[split][:3])
@@ -148,13 +163,16 @@ def show_command(split: str, index: int, template: str) -> None:
     console.rule(f"{instance.id}  (variant {spec.variant}, difficulty {spec.difficulty})")
     click.echo(prompt)  # verbatim: rich would expand the grid's tabs and wrap long lines
     console.rule("optimal answer")
-    click.echo(oracle_answer(env))
+    style, rng = instance.style(template), np.random.default_rng(0)
+    click.echo(get_task(spec.task).reference_answer("oracle", env.state, spec.variant, style, rng))
 
 
 @main.command("generate")
 @click.argument("kind", type=click.Choice(["answer-only", "diverse", "cot", "diverse-cot", "rl"]))
-@click.option("--task", required=True, type=click.Choice(["sokoban", "points"]))
-@click.option("--n", "n", required=True, type=int, help="Levels (Sokoban: every state is a row) or hands (Points).")
+@click.option("--task", required=True, type=TaskName(), help="A registered task (sftgen splits lists them).")
+@click.option(
+    "--n", "n", required=True, type=int, help="Instances: levels of a multi-turn task (each state a row), or puzzles."
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--template", default="study", show_default=True, type=click.Choice(["study", "compact"]))
@@ -211,9 +229,9 @@ def datasets_command(out: Path, seed: int, overwrite: bool) -> None:
 
 
 @main.command("play")
-@click.argument("task", type=click.Choice(["sokoban", "points"]))
-@click.option("--variant", default=None, help="Instruction variant (default: the training one).")
-@click.option("--difficulty", default=None, help="Sokoban: 6x6-1, 10x10-2, ...; Points: four, five, six, large.")
+@click.argument("task", type=TaskName())
+@click.option("--variant", default=None, help="Instruction variant (default: the task's id split's).")
+@click.option("--difficulty", default=None, help="Difficulty preset (default: the task's id split's).")
 @click.option("--seed", default=0, show_default=True, type=int)
 def play_command(task: str, variant: str | None, difficulty: str | None, seed: int) -> None:
     """Play a task in the terminal; the board redraws after each move."""
@@ -335,7 +353,7 @@ def eval_command(
                 console.print(summary_table(metrics, f"{checkpoint.name} (step {checkpoint.step}){note}"))
 
             curves = sweep(Path(model), splits, out, n=n, sampling=sampling, on_checkpoint=report, **kwargs)
-            console.print(f"[green]wrote[/] {out / 'curves.json'} ({len(curves['points'])} checkpoints)")
+            console.print(f"[green]wrote[/] {out / 'curves.json'} ({len(curves['points'])} checkpoints)")  # not-a-task
             return
         with console.status("evaluating…") as status:
 

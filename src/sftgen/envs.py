@@ -86,14 +86,22 @@ class SokobanEnv:
     level: Level | None = None
     turn: int = 0
 
-    def reset(self, seed: int | None = None, *, level: Level | None = None) -> Chat:
-        """Start an episode on ``level``, or on the level generated from ``seed``."""
+    def reset(self, seed: int | None = None, *, level: Level | None = None, state: Board | None = None) -> Chat:
+        """Start an episode on ``level`` or board ``state`` (the protocol's form), or on ``seed``'s level."""
+        if state is not None:
+            self.level, self.board, self.turn = None, state, 0
+            return self.observation()
         if level is None:
             if seed is None:
                 raise ValueError("reset needs a seed or a level")
             level = level_for_seed(seed, self.difficulty)
         self.level, self.board, self.turn = level, level.board, 0
         return self.observation()
+
+    @property
+    def state(self) -> Board | None:
+        """The current board (the protocol's ``TaskEnv.state``)."""
+        return self.board
 
     def observation(self) -> Chat:
         if self.board is None:
@@ -118,9 +126,11 @@ class SokobanEnv:
             "action": parsed.action,
             "answer": parsed.answer,
             "reason": parsed.reason,
+            "outcome": "valid" if parsed.valid else "no_tag" if parsed.answer is None else "unknown_word",
             "moved": moved,
             "success": success,
             "turn": self.turn,
+            "state": {"board": self.board.to_rows()},
         }
         return self.observation(), reward, success, truncated, info
 
@@ -136,7 +146,8 @@ class PointsEnv:
     done: bool = False
     outcome: Outcome | None = None
 
-    def reset(self, seed: int | None = None, *, hand: Hand | None = None) -> Chat:
+    def reset(self, seed: int | None = None, *, hand: Hand | None = None, state: Hand | None = None) -> Chat:
+        hand = hand if hand is not None else state
         if hand is None:
             if seed is None:
                 raise ValueError("reset needs a seed or a hand")
@@ -148,6 +159,11 @@ class PointsEnv:
         if self.hand is None:
             raise RuntimeError("call reset() before using the environment")
         return points_messages(self.hand, self.variant.declared, self.style)
+
+    @property
+    def state(self) -> Hand | None:
+        """The dealt hand (the protocol's ``TaskEnv.state``; a Points episode never changes it)."""
+        return self.hand
 
     def step(self, text: str) -> tuple[Chat, float, bool, bool, dict[str, Any]]:
         if self.hand is None or self.done:
@@ -162,5 +178,6 @@ class PointsEnv:
             "outcome": outcome.kind.value,
             "success": outcome.success,
             "turn": 1,
+            "state": {"ranks": list(self.hand.ranks)},
         }
         return self.observation(), outcome.reward, True, False, info

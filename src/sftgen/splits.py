@@ -1,15 +1,15 @@
 """Named, frozen evaluation splits and the groups that bundle them.
 
-The grid below is the single source: each row (task, name, variant, difficulty, category, size)
-expands into a registered split. An instance's seed is a hash of (registry version, split name,
-index), so a split resolves to the same instances on every machine, whatever other splits are
+Each registered task lists its splits as data (``Task.splits``, see :mod:`sftgen.tasks.protocol`); this module
+expands every task's into :data:`SPLITS`, in registry order, and bundles them into :data:`GROUPS`. Nothing here
+knows a task: states, keys and envs come from ``get_task(split.task)``. An instance's seed is a hash of (registry
+version, split name, index), so a split resolves to the same instances on every machine, whatever other splits are
 listed with it, and a smaller ``size`` is always a prefix of the study-sized split.
 
 Clean splits (issue 20): an instance whose puzzle is already in its split, or (validation splits) in any
 test split of its task, is redrawn from ``(registry version, name, index, "redraw", k)``; instances that needed
-no redraw keep their seed. Puzzles are compared by :meth:`Instance.key` (a Sokoban start board; a General Points
-card multiset under its declared and scored face values). :data:`WITH_REPLACEMENT` lists the splits that keep
-repeats on purpose, and :func:`split_report` counts them.
+no redraw keep their seed. Puzzles are compared by :meth:`Instance.key` (the task's ``instance_key``).
+:data:`WITH_REPLACEMENT` lists the splits that keep repeats on purpose, and :func:`split_report` counts them.
 """
 
 from __future__ import annotations
@@ -18,26 +18,17 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
-from sftgen.envs import PointsEnv, SokobanEnv, hand_for_seed, level_for_seed
+import numpy as np
+
 from sftgen.prompts import PromptStyle, paraphrase_pool
-from sftgen.seeding import content_hash, derive_seed
-from sftgen.tasks.points import FaceMap, Hand
-from sftgen.tasks.sokoban import Board, Level
-from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, SOKOBAN_VARIANTS, sokoban_difficulty
+from sftgen.seeding import derive_seed
+from sftgen.tasks.protocol import SPLIT_NAMESPACE, TaskEnv, get_task, task_names
 
-REGISTRY_VERSION = "sftgen-splits-v1"
-TASKS = ("sokoban", "points")
+REGISTRY_VERSION = SPLIT_NAMESPACE
+TASKS = task_names()
 CATEGORIES = ("id", "instruction", "difficulty", "fake", "paraphrase", "validation")
-STUDY_SIZES = {"sokoban": 100, "points": 500}
-QUICK_SIZES = {"sokoban": 20, "points": 50}
-# The four-card, J=Q=K=10 space is small (~800 solvable multisets with a face card) and every
-# evaluation puzzle is withheld from training, so the extra all_10 splits stay small.
-SIZE_OVERRIDES = {"points/paraphrase": 200, "points/validation": 100}
-# points/id and points/paraphrase draw from the four-card J=Q=K=10 space (~670 solvable puzzles with a face
-# card), which validation and the answer-only training pool share: 500 + 200 distinct puzzles there would
-# leave validation and training almost nothing, so these two keep the study's sampling with replacement.
-WITH_REPLACEMENT = frozenset({"points/id", "points/paraphrase"})
 MAX_REDRAWS = 1000
 
 
@@ -68,9 +59,9 @@ class Split:
     def instance(self, index: int) -> Instance:
         if index < 0:
             raise IndexError(f"instance index must be >= 0, got {index}")
-        held_out = paraphrase_pool(self.task, held_out=True)
         paraphrase = 0
         if self.category == "paraphrase":
+            held_out = paraphrase_pool(self.task, held_out=True)
             paraphrase = held_out[derive_seed(REGISTRY_VERSION, self.name, index, "paraphrase") % len(held_out)]
         # counts beyond the size grow by doubling: each count is one cached draw of the whole prefix, so walking
         # indexes past the size one by one must not redraw it each time (quadratic)
@@ -83,7 +74,7 @@ class Split:
 
 @dataclass(frozen=True)
 class Instance:
-    """One evaluation episode's address; ``materialize`` turns it into a level or a hand."""
+    """One evaluation episode's address; ``state`` turns it into the task's start state."""
 
     split: str
     index: int
@@ -97,39 +88,43 @@ class Instance:
     def id(self) -> str:
         return f"{self.split}#{self.index}"
 
-    def materialize(self) -> Level | Hand:
-        return _materialize(self.task, self.seed, self.variant, self.difficulty)
+    def state(self) -> Any:
+        """The start state (what the task's ``generate`` draws from this instance's seed)."""
+        return _state(self.task, self.seed, self.variant, self.difficulty)
+
+    def state_data(self) -> dict[str, Any]:
+        """The start state as data, as env infos and records carry it."""
+        return get_task(self.task).state_data(self.state())
+
+    def materialize(self) -> Any:
+        """What callers written before the task protocol expect: the task's ``level`` (start state plus its
+        solution) where it has one, else the state. New code calls :meth:`state`."""
+        task = get_task(self.task)
+        level = getattr(task, "level", None)
+        return level(np.random.default_rng(self.seed), self.difficulty) if level else self.state()
 
     def key(self) -> str:
         """Canonical identity of the puzzle itself (used to prove train/eval disjointness)."""
         return _puzzle_key(self.task, self.seed, self.variant, self.difficulty)
 
-    def make_env(self, template: str = "study", response_format: str = "answer") -> SokobanEnv | PointsEnv:
+    def style(self, template: str = "study", response_format: str = "answer") -> PromptStyle:
+        """How this instance is written in ``template`` (its paraphrase exists only in the study family)."""
+        return PromptStyle(template, self.paraphrase if template == "study" else 0, response_format)
+
+    def make_env(self, template: str = "study", response_format: str = "answer") -> TaskEnv[Any]:
         """An env set to this instance's variant, difficulty and paraphrase, already reset."""
-        style = PromptStyle(template, self.paraphrase if template == "study" else 0, response_format)
-        payload = self.materialize()
-        if self.task == "sokoban":
-            env = SokobanEnv(SOKOBAN_VARIANTS[self.variant], sokoban_difficulty(self.difficulty), style)
-            env.reset(level=payload)  # type: ignore[arg-type]
-            return env
-        points_env = PointsEnv(POINTS_VARIANTS[self.variant], POINTS_DIFFICULTIES[self.difficulty], style)
-        points_env.reset(hand=payload)  # type: ignore[arg-type]
-        return points_env
+        env = get_task(self.task).make_env(self.variant, self.difficulty, self.style(template, response_format))
+        env.reset(state=self.state())
+        return env
 
 
 @lru_cache(maxsize=65536)
-def _materialize(task: str, seed: int, variant: str, difficulty: str) -> Level | Hand:
-    if task == "sokoban":
-        return level_for_seed(seed, sokoban_difficulty(difficulty))
-    return hand_for_seed(seed, POINTS_DIFFICULTIES[difficulty], POINTS_VARIANTS[variant])
+def _state(task: str, seed: int, variant: str, difficulty: str) -> Any:
+    return get_task(task).generate(np.random.default_rng(seed), variant, difficulty)
 
 
 def _puzzle_key(task: str, seed: int, variant: str, difficulty: str) -> str:
-    payload = _materialize(task, seed, variant, difficulty)
-    if task == "sokoban":
-        return sokoban_key(payload)  # type: ignore[arg-type]
-    declared, scored = POINTS_VARIANTS[variant].declared, POINTS_VARIANTS[variant].scored
-    return points_key(payload, declared, scored)  # type: ignore[arg-type]
+    return get_task(task).instance_key(_state(task, seed, variant, difficulty), variant)
 
 
 def _avoided_splits(split: Split) -> list[str]:
@@ -180,69 +175,23 @@ def split_report() -> dict[str, dict[str, int]]:
     return report
 
 
-def sokoban_key(level: Level) -> str:
-    """A Sokoban puzzle is its start board."""
-    return board_key(level.board)
-
-
-def board_key(board: Board) -> str:
-    """The key a level starting on ``board`` would have (compares mid-episode states with evaluation puzzles)."""
-    return content_hash("sokoban\n" + board.key())
-
-
-def points_key(hand: Hand, declared: FaceMap, scored: FaceMap) -> str:
-    """A Points puzzle is its card multiset (order aside) under its declared and scored values."""
-    return content_hash(f"points\n{','.join(sorted(hand.labels()))}\n{declared.name}|{scored.name}")
-
-
-# task, short name, variant, difficulty, category, in the study's protocol
-_GRID: tuple[tuple[str, str, str, str, str, bool], ...] = (
-    ("sokoban", "id", "base", "6x6-1", "id", True),
-    ("sokoban", "cardinal", "cardinal", "6x6-1", "instruction", True),
-    ("sokoban", "emoji", "emoji", "6x6-1", "instruction", True),
-    ("sokoban", "empty", "empty", "6x6-1", "instruction", True),
-    ("sokoban", "numerical", "numerical", "6x6-1", "instruction", True),
-    ("sokoban", "alphabetical", "alphabetical", "6x6-1", "instruction", True),
-    ("sokoban", "random", "random", "6x6-1", "instruction", True),
-    ("sokoban", "fake_numerical", "fake_numerical", "6x6-1", "fake", True),
-    ("sokoban", "fake_cardinal", "fake_cardinal", "6x6-1", "fake", True),
-    ("sokoban", "fake_emoji", "fake_emoji", "6x6-1", "fake", True),
-    ("sokoban", "larger", "base", "10x10-1", "difficulty", True),
-    ("sokoban", "two_boxes", "base", "6x6-2", "difficulty", True),
-    ("sokoban", "complex", "base", "10x10-2", "difficulty", True),
-    ("sokoban", "paraphrase", "base", "6x6-1", "paraphrase", False),
-    ("sokoban", "validation", "base", "6x6-1", "validation", False),
-    ("points", "id", "all_10", "four", "id", True),
-    ("points", "all_5", "all_5", "four", "instruction", True),
-    ("points", "all_7", "all_7", "four", "instruction", True),
-    ("points", "all_12", "all_12", "four", "difficulty", True),
-    ("points", "regular", "regular", "four", "difficulty", True),
-    ("points", "large", "all_10", "large", "difficulty", True),
-    ("points", "five", "all_10", "five", "difficulty", True),
-    ("points", "six", "all_10", "six", "difficulty", False),
-    ("points", "fake", "fake", "four", "fake", True),
-    ("points", "fake_all_5", "fake_all_5", "four", "fake", True),
-    ("points", "paraphrase", "all_10", "four", "paraphrase", False),
-    ("points", "validation", "all_10", "four", "validation", False),
-)
+WITH_REPLACEMENT = frozenset(s.name for t in TASKS for s in get_task(t).splits if s.with_replacement)
+"""Splits that keep repeated puzzles on purpose (their task says its space is too small)."""
 
 SPLITS: dict[str, Split] = {
-    f"{task}/{name}": Split(
-        f"{task}/{name}",
-        task,
-        variant,
-        difficulty,
-        category,
-        SIZE_OVERRIDES.get(f"{task}/{name}", STUDY_SIZES[task]),
-        in_study,
-    )
-    for task, name, variant, difficulty, category, in_study in _GRID
+    spec.name: Split(spec.name, t, spec.variant, spec.difficulty, spec.category, spec.size, spec.in_study)
+    for t in TASKS
+    for spec in get_task(t).splits
 }
+QUICK_SIZES: dict[str, int] = {
+    spec.name: spec.quick_size for t in TASKS for spec in get_task(t).splits if spec.quick_size is not None
+}
+"""Per split, its size in the ``quick`` group (a split not listed keeps its full size)."""
 
 
 def _group(names: Iterable[str], sizes: dict[str, int] | None = None) -> tuple[Split, ...]:
     splits = [SPLITS[n] for n in names]
-    return tuple(s.with_size(sizes[s.task]) if sizes else s for s in splits)
+    return tuple(s.with_size(sizes.get(s.name, s.size)) if sizes else s for s in splits)
 
 
 _STUDY = [n for n, s in SPLITS.items() if s.in_study]
@@ -254,7 +203,7 @@ GROUPS: dict[str, tuple[Split, ...]] = {
     "validation": _group(n for n in SPLITS if n.endswith("/validation")),
     "paraphrase": _group(n for n in SPLITS if n.endswith("/paraphrase")),
 }
-for _task in TASKS:
+for _task in TASKS:  # one group per task, named after it
     GROUPS[_task] = _group(n for n in _EVAL if n.startswith(_task + "/"))
 
 

@@ -9,9 +9,10 @@ import pytest
 from sftgen.agents import read_board
 from sftgen.data.build import KINDS, BuildConfig, iter_rows
 from sftgen.data.leakage import EvaluationStates, evaluation_keys
-from sftgen.splits import SPLITS, WITH_REPLACEMENT, board_key, split_keys, split_report
+from sftgen.splits import SPLITS, WITH_REPLACEMENT, split_keys, split_report
 from sftgen.tasks.points.verifier import OutcomeKind, verify
 from sftgen.tasks.sokoban import Board
+from sftgen.tasks.sokoban.identity import board_key
 
 TEST_SPLITS = [n for n, s in SPLITS.items() if s.category != "validation"]
 

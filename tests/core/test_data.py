@@ -25,9 +25,11 @@ from sftgen.data.sokoban import training_levels
 from sftgen.data.study import build_study_datasets
 from sftgen.envs import parse_action
 from sftgen.prompts import PromptStyle, paraphrase_pool, points_messages, sokoban_messages
-from sftgen.splits import SPLITS, board_key, points_key, sokoban_key
+from sftgen.splits import SPLITS
 from sftgen.tasks.points import FaceMap, Hand, verify
+from sftgen.tasks.points.identity import points_key
 from sftgen.tasks.sokoban import ACTIONS, Level, optimal_first_actions, solve
+from sftgen.tasks.sokoban.identity import board_key, sokoban_key
 from sftgen.variants import BASE, HELD_OUT_FACE_MAPS, diverse_word_pool, sokoban_difficulty
 
 N = {"sokoban": 4, "points": 8}

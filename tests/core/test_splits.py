@@ -16,12 +16,12 @@ from sftgen.splits import (
     GROUPS,
     QUICK_SIZES,
     SPLITS,
-    STUDY_SIZES,
     Instance,
     get_split,
     resolve_splits,
 )
 from sftgen.tasks.points import Hand
+from sftgen.tasks.protocol import get_task
 from sftgen.tasks.sokoban import Level, solve
 
 SOKOBAN_NAMES = [
@@ -55,7 +55,21 @@ POINTS_NAMES = [
     "paraphrase",
     "validation",
 ]
-ISSUE_NAMES = [f"sokoban/{n}" for n in SOKOBAN_NAMES] + [f"points/{n}" for n in POINTS_NAMES]
+KEYS_NAMES = [
+    "id",
+    "numerical",
+    "alphabetical",
+    "random",
+    "next_colour",
+    "one_key",
+    "fake_numerical",
+    "fake_next_colour",
+    "larger",
+    "validation",
+]
+ISSUE_NAMES = (
+    [f"sokoban/{n}" for n in SOKOBAN_NAMES] + [f"points/{n}" for n in POINTS_NAMES] + [f"keys/{n}" for n in KEYS_NAMES]
+)
 
 
 def test_registry_names_are_exactly_the_issue_names() -> None:
@@ -65,8 +79,8 @@ def test_registry_names_are_exactly_the_issue_names() -> None:
 
 
 def test_split_metadata() -> None:
-    assert get_split("sokoban/id").size == STUDY_SIZES["sokoban"] == 100
-    assert get_split("points/id").size == STUDY_SIZES["points"] == 500
+    assert get_split("sokoban/id").size == 100
+    assert get_split("points/id").size == 500 and get_split("keys/id").size == 100
     assert (get_split("sokoban/larger").difficulty, get_split("sokoban/two_boxes").difficulty) == ("10x10-1", "6x6-2")
     assert get_split("sokoban/complex").difficulty == "10x10-2"
     assert get_split("sokoban/fake_numerical").variant == "fake_numerical"
@@ -92,11 +106,11 @@ def test_groups() -> None:
     } <= study
     assert not study & {"sokoban/paraphrase", "sokoban/validation", "points/six", "points/validation"}
     assert [s.name for s in GROUPS["quick"]] == [s.name for s in GROUPS["study"]]
-    assert all(s.size == QUICK_SIZES[s.task] for s in GROUPS["quick"])
+    assert all(s.size == QUICK_SIZES[s.name] == {"sokoban": 20, "points": 50}[s.task] for s in GROUPS["quick"])
     all_names = {s.name for s in GROUPS["all"]}
     assert all_names == {n for n in SPLITS if not n.endswith("/validation")}
     assert {s.name for s in GROUPS["sokoban"]} == {n for n in all_names if n.startswith("sokoban/")}
-    assert {s.name for s in GROUPS["validation"]} == {"sokoban/validation", "points/validation"}
+    assert {s.name for s in GROUPS["validation"]} == {"sokoban/validation", "points/validation", "keys/validation"}
 
 
 def test_resolve_groups_and_names_without_repeats() -> None:
@@ -136,7 +150,9 @@ def test_every_split_materializes(name: str) -> None:
     assert len({i.seed for i in instances}) == 3
     for inst in instances:
         payload = inst.materialize()
-        assert isinstance(payload, Level if split.task == "sokoban" else Hand)
+        assert isinstance(payload, {"sokoban": Level, "points": Hand}.get(split.task, type(inst.state())))
+        task = get_task(split.task)
+        assert task.instance_key(task.state_from_data(inst.state_data()), split.variant) == inst.key()
         assert inst.id == f"{name}#{inst.index}"
         assert len(inst.key()) == 64
         if split.category == "paraphrase":

@@ -11,6 +11,13 @@ import random
 
 from sftgen.integrations.items import Item
 from sftgen.prompts import sokoban_answer
+from sftgen.splits import SPLITS, TASKS
+
+NOT_YET_INTEGRATED = frozenset({"keys"})
+"""Tasks the adapters do not serve yet: ``integrations/items.py`` keeps a table per task until it reads the task
+protocol (its own issue). Any other new task still fails these tests until it is served or listed here."""
+SERVED_TASKS = tuple(t for t in TASKS if t not in NOT_YET_INTEGRATED)
+SERVED_SPLITS = {n: s for n, s in SPLITS.items() if s.task not in NOT_YET_INTEGRATED}
 
 
 def sampled_answers(item: Item, rng: random.Random) -> list[str]:

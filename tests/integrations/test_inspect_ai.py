@@ -12,12 +12,13 @@ pytest.importorskip("inspect_ai", reason="inspect_ai is not installed (pip insta
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
+from integration_helpers import SERVED_SPLITS
 
 from sftgen.agents import ReferenceAgent
 from sftgen.envs import SokobanEnv
 from sftgen.integrations import inspect_ai as adapter
 from sftgen.integrations.items import make_items
-from sftgen.splits import SPLITS, get_split
+from sftgen.splits import get_split
 
 
 def policy(prompt: str) -> str:
@@ -54,7 +55,7 @@ def sftgen_success(split_name: str, n: int, max_turns: int) -> dict[str, bool]:
 
 
 def test_every_split_is_an_entry_point_task(tmp_path) -> None:
-    assert set(adapter.TASKS) == set(SPLITS)
+    assert set(adapter.TASKS) == set(SERVED_SPLITS)
     logs = inspect_eval(
         "sftgen/points_fake_all_5", model=mock_model(), task_args={"n": 3}, display="none", log_dir=str(tmp_path)
     )

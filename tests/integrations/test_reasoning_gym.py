@@ -8,19 +8,19 @@ import pytest
 
 rg = pytest.importorskip("reasoning_gym", reason="reasoning-gym is not installed (pip install 'sftgen[reasoning-gym]')")
 
-from integration_helpers import sampled_answers  # noqa: E402
+from integration_helpers import SERVED_SPLITS, SERVED_TASKS, sampled_answers  # noqa: E402
 from reasoning_gym.games.puzzle24 import Puzzle24Config, Puzzle24Dataset  # noqa: E402
 from reasoning_gym.utils import extract_answer  # noqa: E402
 
 from sftgen.integrations import reasoning_gym as adapter  # noqa: E402
 from sftgen.integrations.items import make_items, score, score_final_answer  # noqa: E402
-from sftgen.splits import SPLITS, get_split  # noqa: E402
+from sftgen.splits import get_split  # noqa: E402
 
 
 def test_every_task_and_split_is_registered() -> None:
     names = adapter.registered_names()
     assert {"sftgen_sokoban", "sftgen_points", "sftgen_sokoban_numerical", "sftgen_points_fake_all_5"} <= set(names)
-    assert len(names) == len(SPLITS) + 2
+    assert len(names) == len(SERVED_SPLITS) + len(SERVED_TASKS)
     adapter.register_all()  # a second call is harmless
     for name in names:
         entry = rg.create_dataset(name, size=1)[0]

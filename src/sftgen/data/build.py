@@ -16,20 +16,20 @@ from tqdm import tqdm
 
 from sftgen import __version__
 from sftgen.data.leakage import EvaluationStates, assert_disjoint, evaluation_keys
-from sftgen.data.points import points_rl_rows, points_sft_rows, training_hands
-from sftgen.data.sokoban import RowSpec, sokoban_rl_rows, sokoban_sft_rows, training_levels
 from sftgen.io import atomic_dir, atomic_write_json
-from sftgen.prompts import TEMPLATES, paraphrase_pool
+from sftgen.prompts import TEMPLATES, paraphrase_count
 from sftgen.seeding import content_hash
-from sftgen.variants import DIVERSE_POOLS, sokoban_difficulty
+from sftgen.tasks.protocol import ROW_KINDS, RowRequest, get_task, task_names
+from sftgen.variants import DIVERSE_POOLS
 
-KINDS = ("answer-only", "diverse", "cot", "diverse-cot", "rl")
+KINDS = ROW_KINDS
 DATA_FORMAT = "sftgen-data-v1"
 
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """What to build. ``n`` counts levels (Sokoban, every state becomes a row) or hands (Points)."""
+    """What to build. ``n`` counts instances: levels for multi-turn tasks (every state becomes a row), one row each
+    for single-answer ones."""
 
     kind: str
     task: str
@@ -44,8 +44,8 @@ class BuildConfig:
     def validate(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.task not in ("sokoban", "points"):
-            raise ValueError(f"task must be 'sokoban' or 'points', got {self.task!r}")
+        if self.task not in task_names():
+            raise ValueError(f"task must be one of {task_names()}, got {self.task!r}")
         if self.n < 1:
             raise ValueError(f"n must be ≥ 1, got {self.n}")
         if self.template not in TEMPLATES:
@@ -54,24 +54,29 @@ class BuildConfig:
             raise ValueError(f"pool must be one of {DIVERSE_POOLS}, got {self.pool!r}")
         if self.paraphrases and self.template != "study":
             raise ValueError("paraphrases exist only for the 'study' template")
+        if self.template not in get_task(self.task).templates:
+            raise ValueError(f"task {self.task!r} has no {self.template!r} template")
+        if self.paraphrases and not _has_paraphrases(self.task):
+            raise ValueError(f"task {self.task!r} has no paraphrases")
 
-    def row_spec(self) -> RowSpec:
-        pool = paraphrase_pool(self.task, held_out=False) if self.paraphrases else (0,)
-        diverse = self.kind in ("diverse", "diverse-cot") or (self.kind == "rl" and self.diverse_rl)
-        cot = self.kind in ("cot", "diverse-cot") or (self.kind == "rl" and self.rl_think)
-        return RowSpec(diverse=diverse, cot=cot, template=self.template, paraphrases=pool, pool=self.pool)
+    def request(self) -> RowRequest:
+        """The task protocol's request for these rows."""
+        return RowRequest(
+            self.kind, self.n, self.seed, self.template, self.pool, self.diverse_rl, self.rl_think, self.paraphrases
+        )
+
+
+def _has_paraphrases(task: str) -> bool:
+    try:
+        return paraphrase_count(task) > 1
+    except KeyError:
+        return False
 
 
 def iter_rows(config: BuildConfig, exclude: frozenset[str], states: EvaluationStates | None = None) -> Iterator[dict]:
-    """The dataset's rows in order (a pure function of ``config`` and the evaluation keys). Sokoban rows whose
-    state is an evaluation start board are dropped; pass ``states`` to read how many."""
-    spec = config.row_spec()
-    if config.task == "sokoban":
-        states = states or EvaluationStates(exclude)
-        levels = states.levels(training_levels(config.n, config.seed, sokoban_difficulty("6x6-1"), exclude))
-        return states.rows((sokoban_rl_rows if config.kind == "rl" else sokoban_sft_rows)(levels, spec, config.seed))
-    hands = training_hands(config.n, config.seed, spec.diverse, exclude)
-    return (points_rl_rows if config.kind == "rl" else points_sft_rows)(hands, spec, config.seed)
+    """The dataset's rows in order (a pure function of ``config`` and the evaluation keys). Rows whose state is
+    an evaluation start are dropped; pass ``states`` to read how many."""
+    return get_task(config.task).rows(config.request(), exclude, states)
 
 
 def build_dataset(config: BuildConfig, out: str | Path, overwrite: bool = False, progress: bool = True) -> dict:

@@ -16,9 +16,9 @@ import numpy as np
 from sftgen.data.sokoban import RowSpec
 from sftgen.prompts import PromptStyle, points_answer, points_messages
 from sftgen.seeding import derive_seed, rng_for
-from sftgen.splits import points_key
 from sftgen.tasks.points import FaceMap, Hand, generate_hand, one_solution
 from sftgen.tasks.points.formula import Tree, parse_formula
+from sftgen.tasks.points.identity import points_key
 from sftgen.variants import sample_diverse_face_map
 
 MAX_SKIPS = 1_000_000

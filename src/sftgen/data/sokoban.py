@@ -14,8 +14,8 @@ import numpy as np
 
 from sftgen.prompts import PromptStyle, direction_name, sokoban_answer, sokoban_messages
 from sftgen.seeding import derive_seed, rng_for
-from sftgen.splits import sokoban_key
 from sftgen.tasks.sokoban import ACTIONS, Board, Level, SokobanDifficulty, generate_level, optimal_first_actions
+from sftgen.tasks.sokoban.identity import sokoban_key
 from sftgen.variants import BASE, ActionVocab, sample_diverse_vocab
 
 MAX_SKIPS = 100_000

@@ -21,7 +21,7 @@ from sftgen.eval.records import EPISODES_DIR, EpisodeLog, episodes_path, finishe
 from sftgen.eval.rollout import run_rollouts
 from sftgen.io import atomic_write_json, read_json
 from sftgen.models.sampling import Backend, Sampling
-from sftgen.splits import Split, resolve_splits
+from sftgen.splits import SPLITS, Split, resolve_splits
 
 RUN_FILE = "run.json"
 OUTPUT_FILES = ("metrics.json", "metrics.csv", "metrics.md", RUN_FILE)
@@ -33,7 +33,8 @@ def choose_splits(splits: str | Sequence[str], n: int | None = None) -> list[Spl
         raise ValueError(f"n must be >= 1, got {n}")
     chosen = resolve_splits(splits)
     if not chosen:
-        raise KeyError("no splits given; name a group (quick, study, all, ...) or splits like sokoban/id")
+        example = next(iter(SPLITS))
+        raise KeyError(f"no splits given; name a group (quick, study, all, ...) or splits like {example}")
     return [s.with_size(min(n, s.size)) if n else s for s in chosen]
 
 

@@ -24,12 +24,14 @@ from rich.table import Table
 from sftgen.io import atomic_write_json, atomic_write_text
 from sftgen.seeding import derive_seed
 from sftgen.splits import SPLITS
-from sftgen.tasks.points.verifier import OutcomeKind
+from sftgen.tasks.protocol import get_task, task_names
 
-OUTCOMES: dict[str, tuple[str, ...]] = {
-    "sokoban": ("valid", "unknown_word", "no_tag"),
-    "points": tuple(kind.value for kind in OutcomeKind),
-}
+
+def outcome_classes(task: str | None) -> tuple[str, ...]:
+    """The turn outcome classes of ``task`` (none for a task no longer registered)."""
+    return get_task(task).turn_outcomes if task in task_names() else ()
+
+
 Z95 = 1.959963984540054
 BOOTSTRAP_SAMPLES = 2000
 REPEAT_SHARE = 0.5
@@ -84,12 +86,12 @@ def split_metrics(name: str, records: list[dict[str, Any]], requested: int | Non
     """All numbers of one split from its episode records (in any order: they are sorted by index first)."""
     records = sorted(records, key=lambda r: r["index"])
     spec = SPLITS.get(name)
-    task = spec.task if spec else (records[0]["task"] if records else "sokoban")
+    task = spec.task if spec else (records[0]["task"] if records else None)
     n = len(records)
     successes = sum(bool(r["success"]) for r in records)
     validity = [float(r["validity"]) for r in records]
     turns = [t for r in records for t in r["turns"]]
-    outcomes = Counter({k: 0 for k in OUTCOMES.get(task, ())})
+    outcomes = Counter({k: 0 for k in outcome_classes(task)})
     outcomes.update(t["outcome"] for t in turns)
     finishes = [t["finish_reason"] for t in turns if "finish_reason" in t]
     nonzero = [v for v in validity if v > 0]
@@ -139,7 +141,7 @@ def _ci(value: float | None, ci: list[float]) -> str:
 
 def csv_text(metrics: dict[str, Any]) -> str:
     """One row per split; outcome classes as ``outcome_<class>`` columns (the union over tasks)."""
-    classes = [c for task in OUTCOMES for c in OUTCOMES[task]]
+    classes = [c for task in task_names() for c in outcome_classes(task)]
     columns = [
         "split", "task", "category", "n", "success", "success_lo", "success_hi", "validity", "validity_lo",
         "validity_hi", "validity_study", "zero_valid_episodes", "mean_turns", "mean_return", "mean_response_chars",

@@ -19,7 +19,7 @@ MAX_STORED_RESPONSE = 20_000
 
 
 def split_filename(split: str) -> str:
-    """``sokoban/id`` -> ``sokoban__id.jsonl`` (one file per split, flat folder)."""
+    """``task/split`` -> ``task__split.jsonl`` (one file per split, flat folder)."""
     return split.replace("/", "__") + ".jsonl"
 
 
@@ -27,13 +27,9 @@ def episodes_path(out: Path, split: str) -> Path:
     return Path(out) / EPISODES_DIR / split_filename(split)
 
 
-def turn_outcome(task: str, info: dict[str, Any]) -> str:
-    """The outcome class of one turn: Sokoban no_tag / unknown_word / valid; GP the verifier's kind."""
-    if task == "points":
-        return str(info.get("outcome", "no_answer"))
-    if info.get("valid"):
-        return "valid"
-    return "no_tag" if info.get("answer") is None else "unknown_word"
+def turn_outcome(info: dict[str, Any]) -> str:
+    """The outcome class of one turn, as the task's env reports it (one of ``Task.turn_outcomes``)."""
+    return str(info["outcome"])
 
 
 def stored_response(text: str) -> dict[str, Any]:

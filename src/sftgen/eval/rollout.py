@@ -23,11 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sftgen.envs import PointsEnv, SokobanEnv
+from sftgen.agents import Situation
 from sftgen.eval.records import stored_response, turn_outcome
 from sftgen.models.sampling import Backend, Chat, Sampling
 from sftgen.seeding import derive_seed
 from sftgen.splits import Instance
+from sftgen.tasks.protocol import TaskEnv
 
 _INT31 = 2**31 - 1
 
@@ -62,7 +63,7 @@ class Episode:
     """One episode in flight: its env, the prompt it is waiting on and the turns played so far."""
 
     instance: Instance
-    env: SokobanEnv | PointsEnv
+    env: TaskEnv[Any]
     chat: Chat
     template: str
     response_format: str
@@ -74,6 +75,12 @@ class Episode:
     def start(cls, instance: Instance, template: str, response_format: str) -> Episode:
         env = instance.make_env(template, response_format)
         return cls(instance, env, env.observation(), template, response_format)
+
+    def situation(self) -> Situation:
+        """The current prompt with the state behind it, for backends that read states (reference agents)."""
+        inst = self.instance
+        style = inst.style(self.template, self.response_format)
+        return Situation(inst.task, inst.variant, self.env.state, style, self.chat[-1]["content"])
 
     def key(self) -> str:
         """The current prompt, exactly (memo key: under greedy decoding the answer is a function of it)."""
@@ -91,7 +98,7 @@ class Episode:
             answer=info.get("answer"),
             valid=bool(info.get("valid")),
             reason=info.get("reason"),
-            outcome=turn_outcome(self.instance.task, info),
+            outcome=turn_outcome(info),
             reward=float(reward),
             success=bool(info.get("success")),
             **extra,
@@ -142,14 +149,19 @@ class RolloutStats:
 
 def _generate(
     backend: Backend,
-    chats: list[Chat],
+    chunk: list[Episode],
     sampling: Sampling,
     use_complete: bool,
     seeds: list[int] | None,
     call_seed: int,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """One backend call (``complete`` when it exists: it also reports finish reasons); answers checked."""
-    if use_complete:
+    """One backend call (``answer_situations`` for a backend that reads states, ``complete`` when it exists: it
+    also reports finish reasons, else ``generate``); answers checked."""
+    chats = [e.chat for e in chunk]
+    reads_states = getattr(backend, "answer_situations", None)
+    if callable(reads_states):
+        answers = [(text, {}) for text in reads_states([e.situation() for e in chunk])]
+    elif use_complete:
         completions = backend.complete(chats, sampling, seeds=seeds)  # type: ignore[attr-defined]
         answers = [
             (c.text, {"finish_reason": c.finish_reason, "completion_tokens": c.completion_tokens}) for c in completions
@@ -227,7 +239,7 @@ def run_rollouts(
             seeds = [sample_seed(sampling.seed, e.instance.id, turn) for e in chunk] if seeded else None
             call_seed = derive_seed("sftgen.eval.call", sampling.seed, turn, chunk_index) & _INT31
             try:
-                answers = _generate(backend, [e.chat for e in chunk], sampling, use_complete, seeds, call_seed)
+                answers = _generate(backend, chunk, sampling, use_complete, seeds, call_seed)
             except Exception as err:
                 unfinished = sum(not e.done for e in live)
                 raise EvalInterrupted(

@@ -167,7 +167,7 @@ def sweep(
         "run_dir": str(Path(run_dir).resolve()),
         "splits": list(sizes),
         "sampling": sampling_settings(sampling),
-        "points": points,
+        "points": points,  # not-a-task: the curve's points, one per checkpoint
     }
     atomic_write_text(out / "curves.csv", curves_csv(points))
     atomic_write_json(out / "curves.json", curves)

@@ -37,8 +37,13 @@ AGENTS = ("oracle", "shortcut", "random")
 
 ROW_KINDS = ("answer-only", "diverse", "cot", "diverse-cot", "rl")
 ENTRY_POINT_GROUP = "sftgen.tasks"
-BUILTIN_TASKS: dict[str, str] = {"keys": "sftgen.tasks.keys:TASK"}
-"""Tasks shipped with sftgen, as ``module:attribute`` (imported on first use, like an entry point)."""
+BUILTIN_TASKS: dict[str, str] = {
+    "sokoban": "sftgen.tasks.sokoban.task:TASK",
+    "points": "sftgen.tasks.points.task:TASK",
+    "keys": "sftgen.tasks.keys:TASK",
+}
+"""Tasks shipped with sftgen, as ``module:attribute`` (imported on first use, like an entry point). The order is
+the order splits, groups and reports list them in (the study's two tasks first, as before the protocol)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,11 @@ class SplitSpec:
     category: str
     size: int
     in_study: bool = False
+    quick_size: int | None = None
+    """The size in the ``quick`` group (None: the full size)."""
+    with_replacement: bool = False
+    """Keep repeated puzzles on purpose (a space too small for distinct instances; ``splits.split_report`` counts
+    them)."""
 
     def seed(self, index: int) -> int:
         """The instance seed of item ``index``: a hash of (namespace, split, index), never ``seed + index``."""
@@ -112,6 +122,8 @@ class RowRequest:
     pool: str = "words"
     diverse_rl: bool = False
     rl_think: bool = False
+    paraphrases: bool = False
+    """Sample each row's wording from the task's training paraphrases (a task without any ignores it)."""
 
     def __post_init__(self) -> None:
         if self.kind not in ROW_KINDS:
@@ -141,6 +153,18 @@ class FigureData:
     y_label: str
     categories: tuple[str, ...]
     series: Mapping[str, tuple[float, ...]]
+
+
+@dataclass
+class StateFilter:
+    """Training rows whose *state* (not just the level it started from) is an evaluation puzzle are dropped.
+
+    Why a separate set from ``rows``' ``exclude``: a test can switch the state filter off (an empty set) while
+    levels stay disjoint, and the data manifest reports ``dropped``.
+    """
+
+    exclude: Collection[str]
+    dropped: int = 0
 
 
 StepReturn = tuple[Chat, float, bool, bool, dict[str, Any]]
@@ -174,6 +198,8 @@ class Task(Protocol[StateT]):
     variants: Mapping[str, VariantInfo]
     difficulties: Mapping[str, DifficultyInfo]
     splits: Sequence[SplitSpec]
+    turn_outcomes: tuple[str, ...]
+    """Every ``info["outcome"]`` an env turn can report, in the order metrics tables list them."""
 
     # instances ------------------------------------------------------------------------------------------
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> StateT:
@@ -227,12 +253,22 @@ class Task(Protocol[StateT]):
     # episodes, data, people and reports -----------------------------------------------------------------
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> TaskEnv[StateT]: ...
 
-    def rows(self, request: RowRequest, exclude: Collection[str]) -> Iterator[dict[str, Any]]:
-        """Training rows in TRL's conversational format; no row's ``instance_key`` is in ``exclude``."""
+    def rows(
+        self, request: RowRequest, exclude: Collection[str], states: StateFilter | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Training rows in TRL's conversational format; no row's ``instance_key`` is in ``exclude``.
+
+        ``states`` drops rows whose mid-episode state is an evaluation puzzle (default: ``StateFilter(exclude)``)
+        and counts them; a task whose rows are start states only never drops any.
+        """
         ...
 
     def play_text(self, state: StateT) -> str:
         """The state drawn for a person at a terminal (``sftgen play``)."""
+        ...
+
+    def play_response(self, typed: str) -> str:
+        """The response a person's typed answer stands for (``Up`` -> ``<answer> Up </answer>``)."""
         ...
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
@@ -249,8 +285,8 @@ def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
 
 
 def task_names() -> tuple[str, ...]:
-    """Every registered task name: built-in ones, then entry points, sorted."""
-    return tuple(sorted({*BUILTIN_TASKS, *_entry_points()}))
+    """Every registered task name: built-in ones in :data:`BUILTIN_TASKS` order, then other entry points, sorted."""
+    return (*BUILTIN_TASKS, *sorted(set(_entry_points()) - set(BUILTIN_TASKS)))
 
 
 def _load(target: str) -> object:

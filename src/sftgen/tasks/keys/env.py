@@ -22,6 +22,8 @@ from .world import KeysState
 STEP_PENALTY = -0.1
 DOOR_REWARD = 1.0
 EXIT_REWARD = 10.0
+TURN_OUTCOMES = ("valid", UNKNOWN_WORD, NO_ANSWER)
+"""What ``info["outcome"]`` can be after a turn (the verifier's optimal/suboptimal split is per state, not per turn)."""
 
 
 def state_for_seed(seed: int, variant: KeysVariant, difficulty: KeysDifficulty) -> KeysState:

@@ -11,16 +11,25 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, sokoban_answer
-from sftgen.tasks.protocol import AGENTS, DifficultyInfo, FigureData, Outcome, RowRequest, SplitSpec, VariantInfo
+from sftgen.tasks.protocol import (
+    AGENTS,
+    DifficultyInfo,
+    FigureData,
+    Outcome,
+    RowRequest,
+    SplitSpec,
+    StateFilter,
+    VariantInfo,
+)
 from sftgen.variants import BASE
 
 from . import checking, data, prompts
-from .env import KeysEnv
+from .env import TURN_OUTCOMES, KeysEnv
 from .generator import DIFFICULTIES, generate_level
 from .solver import solve
 from .splits import SPLITS
 from .variants import VARIANTS, KeysVariant
-from .world import ACTIONS, STANDARD, KeysState
+from .world import ACTIONS, STANDARD, KeysState, Rules
 
 PLAN_BUCKET = 5
 """Optimal plan lengths are grouped in buckets this wide in the report figure."""
@@ -47,6 +56,7 @@ class KeysTask:
     variants: Mapping[str, VariantInfo] = field(default_factory=_variant_infos)
     difficulties: Mapping[str, DifficultyInfo] = field(default_factory=_difficulty_infos)
     splits: Sequence[SplitSpec] = SPLITS
+    turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> KeysState:
         return generate_level(rng, DIFFICULTIES[difficulty], VARIANTS[variant].checked_rules).state
@@ -101,12 +111,25 @@ class KeysTask:
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> KeysEnv:
         return KeysEnv(VARIANTS[variant], DIFFICULTIES[difficulty], style)
 
-    def rows(self, request: RowRequest, exclude: Collection[str]) -> Iterator[dict[str, Any]]:
-        return data.rows(request, exclude)
+    def rows(
+        self, request: RowRequest, exclude: Collection[str], states: StateFilter | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Levels are disjoint from ``exclude``; a row whose mid-path state is itself an evaluation level is
+        dropped and counted in ``states``."""
+        states = states if states is not None else StateFilter(exclude)
+        for row in data.rows(request, exclude):
+            state, rules = KeysState.from_data(row["state"]), Rules(**row["rules"])
+            if row["state_index"] and data.instance_key(state, rules) in states.exclude:
+                states.dropped += 1
+                continue
+            yield row
 
     def play_text(self, state: KeysState) -> str:
         board = "\n".join(" ".join(row) for row in state.to_rows())
         return f"{board}\nholding: {prompts.holding(state)}"
+
+    def play_response(self, typed: str) -> str:
+        return sokoban_answer(typed.strip())
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
         """Success by optimal plan length, one series per split: where the plans get too long to follow."""

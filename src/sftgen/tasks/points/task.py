@@ -1,0 +1,166 @@
+"""General Points as one :class:`~sftgen.tasks.protocol.Task`: an adapter over the study's modules, no new
+behaviour.
+
+Why an adapter first: the env, prompts, variants and row builders still live where callers import them, so
+wrapping them gives the protocol byte-identical hands, prompts and rows today; docs/architecture-task-protocol.md
+lists what moves in here next. The state is the dealt :class:`Hand` (``state_data``: its ranks); the variant
+says which face-card values are declared and which are scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sftgen.data.points import points_reasoning, points_rl_rows, points_sft_rows, training_hands
+from sftgen.data.sokoban import RowSpec
+from sftgen.envs import PointsEnv
+from sftgen.prompts import TEMPLATES, Chat, PromptStyle, paraphrase_pool, points_answer, points_messages
+from sftgen.tasks.protocol import (
+    AGENTS,
+    DifficultyInfo,
+    FigureData,
+    Outcome,
+    RowRequest,
+    SplitSpec,
+    StateFilter,
+    VariantInfo,
+)
+from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
+
+from .cards import FaceMap, Hand, card_label, generate_hand
+from .identity import points_key
+from .solver import one_solution
+from .splits import SPLITS
+from .verifier import OutcomeKind, parse_answer, verify
+
+TURN_OUTCOMES = tuple(kind.value for kind in OutcomeKind)
+SHORTCUT_MAP = FaceMap.uniform(10)
+"""The training face-card values a prompt-blind model keeps using."""
+
+
+def _variant_infos() -> dict[str, VariantInfo]:
+    def info(v: PointsVariant) -> VariantInfo:
+        kind = "base" if v.declared == v.scored == SHORTCUT_MAP else "values"
+        return VariantInfo(v.name, kind, v.is_fake, f"declares {v.declared.name}, scores {v.scored.name}")
+
+    return {n: info(v) for n, v in POINTS_VARIANTS.items()}
+
+
+def _difficulty_infos() -> dict[str, DifficultyInfo]:
+    def describe(d: Any) -> str:
+        extra = ", one card 14..19" if d.large else ", at least one J/Q/K" if d.require_face else ""
+        return f"{d.num_cards} cards{extra}"
+
+    return {n: DifficultyInfo(n, 1, describe(d)) for n, d in POINTS_DIFFICULTIES.items()}
+
+
+@dataclass(frozen=True)
+class PointsTask:
+    """Make 24 from the dealt cards in one answer, face cards counting as the variant declares."""
+
+    name: str = "points"
+    actions: tuple[str, ...] = ()
+    templates: tuple[str, ...] = TEMPLATES
+    variants: Mapping[str, VariantInfo] = field(default_factory=_variant_infos)
+    difficulties: Mapping[str, DifficultyInfo] = field(default_factory=_difficulty_infos)
+    splits: Sequence[SplitSpec] = SPLITS
+    turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
+
+    def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> Hand:
+        """A hand solvable under the variant's *scored* values."""
+        d = POINTS_DIFFICULTIES[difficulty]
+        scored = POINTS_VARIANTS[variant].scored
+        return generate_hand(rng, num_cards=d.num_cards, scored_map=scored, require_face=d.require_face, large=d.large)
+
+    def instance_key(self, state: Hand, variant: str) -> str:
+        v = POINTS_VARIANTS[variant]
+        return points_key(state, v.declared, v.scored)
+
+    def state_data(self, state: Hand) -> dict[str, Any]:
+        return {"ranks": list(state.ranks)}
+
+    def state_from_data(self, payload: Mapping[str, Any]) -> Hand:
+        return Hand(tuple(payload["ranks"]))
+
+    def solve(self, state: Hand, variant: str) -> list[str] | None:
+        formula = one_solution(list(state.values(POINTS_VARIANTS[variant].scored)))
+        return None if formula is None else [formula]
+
+    def parse_answer(self, text: str) -> str | None:
+        return parse_answer(text) if isinstance(text, str) else None
+
+    def check_data(self, state: Hand, variant: str) -> dict[str, Any]:
+        """The scored card values: the same column RL rows carry, so a row is its own check data."""
+        return {"card_values": list(state.values(POINTS_VARIANTS[variant].scored))}
+
+    def verify(self, text: str, check: Mapping[str, Any]) -> Outcome:
+        outcome = verify(text if isinstance(text, str) else "", list(check["card_values"]))
+        return Outcome(
+            outcome.kind.value,
+            outcome.valid,
+            outcome.success,
+            outcome.reward,
+            outcome.reason,
+            outcome.formula,
+            outcome.formula,
+        )
+
+    def messages(self, state: Hand, variant: str, style: PromptStyle) -> Chat:
+        return points_messages(state, POINTS_VARIANTS[variant].declared, style)
+
+    def reasoning(self, state: Hand, variant: str, template: str) -> str:
+        """The trace a reader of the prompt would write: the declared values, and a solution under them."""
+        declared = POINTS_VARIANTS[variant].declared
+        numbers = list(state.values(declared))
+        formula = one_solution(numbers)
+        if formula is None:
+            raise ValueError("no solution under the declared values: nothing to explain")
+        return points_reasoning(state.labels(), declared, numbers, formula)
+
+    def reference_answer(
+        self, agent: str, state: Hand, variant: str, style: PromptStyle, rng: np.random.Generator
+    ) -> str:
+        """oracle: a solution under the declared values; shortcut: under J=Q=K=10 whatever the prompt says;
+        random: the declared numbers in a random order with random operators."""
+        if agent not in AGENTS:
+            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        face_map = SHORTCUT_MAP if agent == "shortcut" else POINTS_VARIANTS[variant].declared
+        labels = [card_label(r) for r in state.ranks]
+        numbers = list(state.values(face_map))
+        if agent == "random":
+            order = rng.permutation(len(numbers))
+            ops = rng.choice(list("+-*/"), size=len(numbers) - 1)
+            formula = str(numbers[order[0]]) + "".join(f"{o}{numbers[i]}" for o, i in zip(ops, order[1:], strict=True))
+        else:
+            formula = one_solution(numbers) or "+".join(map(str, numbers))
+        return points_answer(labels, numbers, formula)
+
+    def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> PointsEnv:
+        return PointsEnv(POINTS_VARIANTS[variant], POINTS_DIFFICULTIES[difficulty], style)
+
+    def rows(
+        self, request: RowRequest, exclude: Collection[str], states: StateFilter | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """One row per training hand; a row is a start state, so ``states`` never drops one."""
+        paraphrases = paraphrase_pool(self.name, held_out=False) if request.paraphrases else (0,)
+        spec = RowSpec(request.diverse, request.cot, request.template, paraphrases, request.pool)
+        hands = training_hands(request.n, request.seed, spec.diverse, exclude)
+        build = points_rl_rows if request.kind == "rl" else points_sft_rows
+        return build(hands, spec, request.seed)
+
+    def play_text(self, state: Hand) -> str:
+        return "cards: " + " ".join(state.labels())
+
+    def play_response(self, typed: str) -> str:
+        return f'"formula": "{typed.strip()}"'
+
+    def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
+        """None yet: the float-eval comparison still lives in ``report/differences.py``."""
+        return []
+
+
+TASK = PointsTask()

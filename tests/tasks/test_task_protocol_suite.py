@@ -1,0 +1,266 @@
+"""One suite for every registered task: what the machinery relies on, checked only through the Task protocol.
+
+Determinism across processes, state data round trips, split disjointness by hash (and training rows disjoint from
+evaluation), the solver against an independent search (breadth-first search through the env itself), a verifier
+and parser that never raise and stay fast on hostile text, and the reference agents: the oracle solves honest
+splits, the shortcut (training words and rules) solves fake ones and fails where the declared words or values
+changed. A new task gets all of this by registering.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sftgen.data.leakage import evaluation_keys
+from sftgen.prompts import PromptStyle
+from sftgen.splits import SPLITS, WITH_REPLACEMENT, Instance, split_keys
+from sftgen.tasks import protocol
+from sftgen.tasks.protocol import AGENTS, Outcome, RowRequest, Task, get_task, task_names
+
+TASKS = task_names()
+N = 6
+"""Instances per split for the agent checks (episodes are cheap; the study-sized runs are in the slow tests)."""
+
+
+def _splits(task: str, category: str | None = None) -> list[str]:
+    return [n for n, s in SPLITS.items() if s.task == task and (category is None or s.category == category)]
+
+
+def _style(task: Task[Any]) -> PromptStyle:
+    return PromptStyle("compact" if "compact" in task.templates else task.templates[0])
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_task_implements_the_protocol_and_describes_itself(name: str) -> None:
+    task = get_task(name)
+    assert isinstance(task, Task) and task.name == name and get_task(name) is task
+    assert task.turn_outcomes and set(task.templates) <= {"study", "compact"}
+    assert all(info.name == v for v, info in task.variants.items())
+    assert all(info.max_turns >= 1 for info in task.difficulties.values())
+    for spec in task.splits:
+        assert spec.name.startswith(f"{name}/") and spec.name in SPLITS
+        assert spec.variant in task.variants and spec.difficulty in task.difficulties
+    assert {s.category for s in task.splits} >= {"id", "validation"}
+
+
+def test_split_namespace_is_the_registry_version() -> None:
+    from sftgen.splits import REGISTRY_VERSION
+
+    assert protocol.SPLIT_NAMESPACE == REGISTRY_VERSION
+
+
+# ---------------------------------------------------------------------------------------------- determinism
+
+
+def fingerprint(name: str) -> str:
+    """States of the first instances of every split and the first rows of every kind, as JSON."""
+    task = get_task(name)
+    states = [SPLITS[s].instance(i).state_data() for s in _splits(name) for i in range(2)]
+    template = _style(task).template
+    rows = [list(task.rows(RowRequest(kind, 2, seed=7, template=template), frozenset())) for kind in protocol.ROW_KINDS]
+    return json.dumps([states, rows], sort_keys=True, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_same_seed_gives_byte_identical_states_and_rows_across_processes(name: str) -> None:
+    here = fingerprint(name)
+    assert here == fingerprint(name)
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.path.insert(0, sys.argv[1])
+        from test_task_protocol_suite import fingerprint
+        sys.stdout.write(fingerprint(sys.argv[2]))
+        """
+    )
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    folder = str(Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code, folder, name], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout == here
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_state_data_round_trips_through_json_and_env_info(name: str) -> None:
+    task = get_task(name)
+    for split in _splits(name, "id"):
+        for inst in SPLITS[split].with_size(3).instances():
+            state = inst.state()
+            back = task.state_from_data(json.loads(json.dumps(task.state_data(state))))
+            assert back == state and task.instance_key(back, inst.variant) == inst.key()
+            env = inst.make_env()
+            answer = task.reference_answer("oracle", state, inst.variant, _style(task), np.random.default_rng(0))
+            *_, info = env.step(answer)
+            assert task.state_from_data(info["state"]) == env.state
+            assert info["outcome"] in task.turn_outcomes
+
+
+# ---------------------------------------------------------------------------------------------- disjointness
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_validation_test_and_training_are_disjoint_by_hash(name: str) -> None:
+    validation = split_keys(f"{name}/validation")
+    tests = [split_keys(s) for s in _splits(name) if SPLITS[s].category != "validation"]
+    assert tests and not validation & set().union(*tests)
+    for split in _splits(name):
+        if split not in WITH_REPLACEMENT:
+            assert len(split_keys(split)) == SPLITS[split].size, f"{split} repeats a puzzle"
+    exclude = evaluation_keys()
+    rows = list(get_task(name).rows(RowRequest("answer-only", 20), exclude))
+    assert rows and not {r["instance_key"] for r in rows} & exclude
+
+
+# ---------------------------------------------------------------------------------------------- solver
+
+
+def _action_texts(task: Task[Any], state: Any, variant: str) -> dict[str, str]:
+    """One response per canonical action, found by asking the random agent and reading back what the verifier
+    says each response means (so the search below needs no task-specific vocabulary)."""
+    check = task.check_data(state, variant)
+    texts: dict[str, str] = {}
+    for seed in range(200):
+        text = task.reference_answer("random", state, variant, _style(task), np.random.default_rng(seed))
+        action = task.verify(text, check).action
+        if action is not None:
+            texts.setdefault(action, text)
+        if len(texts) == len(task.actions):
+            return texts
+    raise AssertionError(f"the random agent never wrote {set(task.actions) - set(texts)}")
+
+
+def _search(task: Task[Any], inst: Instance) -> int | None:
+    """Breadth-first search through the env's own transitions (the checked rules): the shortest plan's length."""
+    start = inst.state()
+    texts = _action_texts(task, start, inst.variant)
+    env = task.make_env(inst.variant, inst.difficulty, _style(task))
+    start_key = json.dumps(task.state_data(start), sort_keys=True)
+    seen, queue = {start_key}, deque([(start, 0)])
+    while queue:
+        state, depth = queue.popleft()
+        for text in texts.values():
+            env.reset(state=state)
+            *_, info = env.step(text)
+            if info["success"]:
+                return depth + 1
+            key = json.dumps(info["state"], sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                queue.append((task.state_from_data(info["state"]), depth + 1))
+    return None
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_solver_is_optimal_against_an_independent_search(name: str) -> None:
+    task = get_task(name)
+    for inst in SPLITS[f"{name}/id"].with_size(3).instances():
+        state = inst.state()
+        plan = task.solve(state, inst.variant)
+        assert plan, f"{inst.id} is not solvable"
+        check = task.check_data(state, inst.variant)
+        oracle = task.reference_answer("oracle", state, inst.variant, _style(task), np.random.default_rng(0))
+        assert task.verify(oracle, check).success
+        if task.actions:  # multi-turn: the plan is as short as the search's; one-answer tasks: it verifies
+            assert len(plan) == _search(task, inst), inst.id
+
+
+# ---------------------------------------------------------------------------------------------- verifier
+
+
+_PIECES = st.sampled_from(
+    ["<answer>", "</answer>", "<think>", "</think>", "Up", "1", "{", "}", '"formula":', "24", "(", "/0", " ", "\n"]
+)
+HOSTILE = (
+    "<answer>" * (128 * 1024 // 8),
+    "<answer>" * 8190 + "</answer>",
+    "<" * 65_536,
+    "{" * 65_536,
+    '{"formula": "' + "(" * 5000 + "1" + ")" * 5000 + '"}',
+    "\x00\ud800" * 1000,
+)
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_verifier_and_parser_never_raise_and_stay_fast(name: str) -> None:
+    task = get_task(name)
+    inst = SPLITS[f"{name}/id"].instance(0)
+    check = task.check_data(inst.state(), inst.variant)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(_PIECES | st.text(max_size=6), max_size=30).map("".join))
+    def never_raises(text: str) -> None:
+        outcome = task.verify(text, check)
+        assert isinstance(outcome, Outcome) and outcome.success <= outcome.valid and math.isfinite(outcome.reward)
+        task.parse_answer(text)
+
+    never_raises()
+    for text in HOSTILE:
+        start = time.perf_counter()
+        task.verify(text, check)
+        task.parse_answer(text)
+        assert time.perf_counter() - start < 0.5, f"{len(text)} hostile characters took too long"
+
+
+# ---------------------------------------------------------------------------------------------- agents
+
+
+def _success_rate(name: str, split: str, agent: str) -> float:
+    """Episodes played by a reference agent that reads each state from the env (``info["state"]``)."""
+    task = get_task(name)
+    wins = 0
+    for inst in SPLITS[split].with_size(N).instances():
+        env, state = inst.make_env(), inst.state()
+        style = PromptStyle("study", inst.paraphrase)
+        rng = np.random.default_rng(inst.seed)
+        while True:
+            *_, terminated, truncated, info = env.step(task.reference_answer(agent, state, inst.variant, style, rng))
+            state = task.state_from_data(info["state"])
+            if terminated or truncated:
+                wins += bool(info["success"])
+                break
+    return wins / N
+
+
+def _agent_cases() -> list[tuple[str, str]]:
+    return [(name, split) for name in TASKS for split in _splits(name)]
+
+
+@pytest.mark.parametrize(("name", "split"), _agent_cases())
+def test_reference_agents_on_every_split(name: str, split: str) -> None:
+    variant = get_task(name).variants[SPLITS[split].variant]
+    oracle = _success_rate(name, split, "oracle")
+    shortcut = _success_rate(name, split, "shortcut")
+    if variant.fake:  # declared != checked: the training words/rules score, reading the prompt does not always
+        assert shortcut == 1.0 and oracle < 1.0
+    else:
+        assert oracle == 1.0
+        if variant.kind in ("action_words", "values"):  # the answer vocabulary or values changed
+            assert shortcut == 0.0
+        elif variant.kind == "base":
+            assert shortcut == 1.0
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_an_unknown_agent_is_an_error(name: str) -> None:
+    assert AGENTS == ("oracle", "shortcut", "random")
+    inst = SPLITS[f"{name}/id"].instance(0)
+    with pytest.raises(ValueError, match="unknown agent"):
+        get_task(name).reference_answer("genius", inst.state(), inst.variant, PromptStyle(), np.random.default_rng(0))
