@@ -11,6 +11,7 @@ import pytest
 
 lm_eval = pytest.importorskip("lm_eval", reason="lm-eval is not installed (pip install 'sftgen[lm-eval]')")
 
+from integration_helpers import SERVED_SPLITS  # noqa: E402
 from lm_eval.api.model import LM  # noqa: E402
 from lm_eval.api.registry import get_model, register_model  # noqa: E402
 from lm_eval.tasks import TaskManager  # noqa: E402
@@ -18,7 +19,6 @@ from stack_policies import mixed_answer  # noqa: E402
 
 from sftgen.integrations import lm_eval as adapter  # noqa: E402
 from sftgen.integrations.items import make_items, score, stack_name  # noqa: E402
-from sftgen.splits import SPLITS  # noqa: E402
 
 
 @register_model("sftgen-reference")
@@ -59,17 +59,17 @@ def check_samples(results: dict, expected_tasks: set[str]) -> int:
 
 def test_task_yamls_load_and_run_through_simple_evaluate(tmp_path) -> None:
     written = adapter.write_task_yamls(tmp_path)
-    assert len(written) == len(SPLITS) + 1
+    assert len(written) == len(SERVED_SPLITS) + 1
     manager = TaskManager(include_path=str(tmp_path), include_defaults=False)
     assert {"sftgen", "sftgen_points", "sftgen_sokoban", "sftgen_points_fake_all_5"} <= set(manager.all_tasks)
     model = get_model("sftgen-reference")()
     results = lm_eval.simple_evaluate(
         model=model, tasks=["sftgen"], task_manager=manager, limit=3, bootstrap_iters=0, log_samples=True
     )
-    assert check_samples(results, {stack_name(s) for s in SPLITS}) == 3 * len(SPLITS)
-    assert results["results"]["sftgen"]["sample_len"] == 3 * len(SPLITS)
+    assert check_samples(results, {stack_name(s) for s in SERVED_SPLITS}) == 3 * len(SERVED_SPLITS)
+    assert results["results"]["sftgen"]["sample_len"] == 3 * len(SERVED_SPLITS)
     # the context lm-eval sends is sftgen's prompt, unchanged
-    prompts = {item.prompt[-1]["content"] for split in SPLITS for item in make_items(split, 3)}
+    prompts = {item.prompt[-1]["content"] for split in SERVED_SPLITS for item in make_items(split, 3)}
     assert set(model.contexts) == prompts
 
 
@@ -85,7 +85,7 @@ def test_custom_and_seeded_splits_as_config_dicts() -> None:
 # 1,000 answers per task, within the frozen split sizes: every Sokoban split (100 first moves each) and two
 # Points splits of 500 hands, fake and instruction variants among them.
 AGREEMENT = {
-    "sokoban": [(name, 100) for name, split in SPLITS.items() if split.task == "sokoban"][:10],
+    "sokoban": [(name, 100) for name, split in SERVED_SPLITS.items() if split.task == "sokoban"][:10],
     "points": [("points/fake", 500), ("points/all_5", 500)],
 }
 
