@@ -338,7 +338,7 @@ def eval_command(
     from sftgen.eval.evaluate import choose_splits, evaluate
     from sftgen.eval.metrics import summary_table
     from sftgen.eval.rollout import EvalInterrupted
-    from sftgen.eval.sweep import Checkpoint, sweep
+    from sftgen.eval.sweep import CURVE_POINTS, Checkpoint, sweep
     from sftgen.models.sampling import BackendError, Sampling
 
     try:
@@ -353,7 +353,7 @@ def eval_command(
                 console.print(summary_table(metrics, f"{checkpoint.name} (step {checkpoint.step}){note}"))
 
             curves = sweep(Path(model), splits, out, n=n, sampling=sampling, on_checkpoint=report, **kwargs)
-            console.print(f"[green]wrote[/] {out / 'curves.json'} ({len(curves['points'])} checkpoints)")  # not-a-task
+            console.print(f"[green]wrote[/] {out / 'curves.json'} ({len(curves[CURVE_POINTS])} checkpoints)")
             return
         with console.status("evaluating…") as status:
 

@@ -23,6 +23,7 @@ from sftgen.models.sampling import Sampling
 
 FINAL_DIRS = ("final", "model")
 START = "start"  # the curve point of the model training started from
+CURVE_POINTS = "points"  # not-a-task: curves.json's list of points, one per checkpoint
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def sweep(
         "run_dir": str(Path(run_dir).resolve()),
         "splits": list(sizes),
         "sampling": sampling_settings(sampling),
-        "points": points,  # not-a-task: the curve's points, one per checkpoint
+        CURVE_POINTS: points,
     }
     atomic_write_text(out / "curves.csv", curves_csv(points))
     atomic_write_json(out / "curves.json", curves)

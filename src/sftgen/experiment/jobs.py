@@ -66,9 +66,9 @@ def choose_checkpoints(curves: dict[str, Any], validation_split: str) -> tuple[s
 
     Ties go to the later checkpoint: with equal validation scores, more training is the natural pick.
     """
-    from sftgen.eval.sweep import START
+    from sftgen.eval.sweep import CURVE_POINTS, START
 
-    points = [p for p in curves["points"] if p["checkpoint"] != START]  # only what training produced
+    points = [p for p in curves[CURVE_POINTS] if p["checkpoint"] != START]  # only what training produced
     by_validation = max(points, key=lambda p: (p["splits"][validation_split]["success"], p["step"] or 0))
 
     def study_score(point: dict[str, Any]) -> float:
@@ -193,7 +193,7 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
             return run_job(job)
     limit_threads()
     from sftgen.eval.evaluate import evaluate
-    from sftgen.eval.sweep import sweep
+    from sftgen.eval.sweep import CURVE_POINTS, sweep
     from sftgen.models.sampling import Sampling
     from sftgen.models.tiny import TINY_PRESETS
     from sftgen.train import SFTRunConfig, train
@@ -230,7 +230,7 @@ def run_job(job: Job, log_file: str | None = None) -> dict[str, Any]:
     curves = sweep(train_dir, curve_splits, eval_dir, n=job.curve_n, sampling=sampling, start=begin, **style)
     lap("sweep")
     chosen, study_choice = choose_checkpoints(curves, job.validation_split)
-    chosen_path = next(p["path"] for p in curves["points"] if p["checkpoint"] == chosen)
+    chosen_path = next(p["path"] for p in curves[CURVE_POINTS] if p["checkpoint"] == chosen)
     final_splits = list(dict.fromkeys([*job.final_splits, *curve_splits]))
     if job.backend == "openai":
         from sftgen.eval.backend import open_backend

@@ -16,6 +16,7 @@ from sftgen.base.pretrain import BaseConfig
 from sftgen.data.build import BuildConfig
 from sftgen.models.sampling import Sampling
 from sftgen.splits import get_split, resolve_splits
+from sftgen.tasks.protocol import task_names
 from sftgen.train.config import SFTRunConfig
 from sftgen.train.typed import ConfigError, from_mapping, load_yaml_mapping, parse_override
 from sftgen.variants import DIVERSE_POOLS
@@ -36,13 +37,11 @@ def response_format(method: str) -> str:
     return "think" if method in THINK_METHODS else "answer"
 
 
-TASKS = ("sokoban", "points")
-
-
 @dataclass
 class TaskData:
-    """Training data of one task: ``n`` levels (Sokoban) or hands (Points); ``train``: SFT overrides for every
-    method on this task (a task's budget: General Points' single answers learn in fewer steps than Sokoban)."""
+    """Training data of one registered task: ``n`` instances (levels of a multi-turn task, whose every state is a
+    row, or one-answer puzzles); ``train``: SFT overrides for every method on this task (a task's budget: one-answer
+    puzzles learn in fewer steps than multi-turn levels)."""
 
     task: str
     n: int
@@ -128,7 +127,7 @@ class EvalSettings:
             field_name, _, message = str(err).removeprefix("Sampling.").partition(" ")
             raise ConfigError(f"eval.{field_name}", message) from err
         if not self.splits:
-            raise ConfigError("eval.splits", "list at least one split or group (e.g. study, quick, points/id)")
+            raise ConfigError("eval.splits", "list at least one split or group (e.g. study, quick, or a split)")
         for key in ("splits", "curve_splits"):
             for name in getattr(self, key):
                 try:
@@ -150,7 +149,7 @@ class Recipe:
     # Share of every SFT run's rows replayed from the base's curriculum (its last stage), the same for every
     # method: a tiny base otherwise loses its look-up under the first high-loss SFT steps (docs/tiny-scale-notes.md).
     base_replay: float = 0.0
-    # Diverse Sokoban action words: ``words`` (English words, the study's kind) or ``codes`` (1-3 characters
+    # Diverse action words: ``words`` (English words, the study's kind) or ``codes`` (1-3 characters
     # spelled one token each; variants.diverse_code_pool says why). The base, when the recipe has one, draws
     # its declared maps from the same pool.
     diverse_pool: str = "words"
@@ -172,8 +171,8 @@ class Recipe:
         if not self.tasks:
             raise ConfigError("tasks", "list at least one task")
         for i, task in enumerate(self.tasks):
-            if task.task not in TASKS:
-                raise ConfigError(f"tasks[{i}].task", f"must be one of {TASKS}, got {task.task!r}")
+            if task.task not in task_names():
+                raise ConfigError(f"tasks[{i}].task", f"must be one of {task_names()}, got {task.task!r}")
             if task.data_seed < 0:
                 raise ConfigError(f"tasks[{i}].data_seed", f"must be >= 0, got {task.data_seed}")
             build = BuildConfig("answer-only", task.task, task.n, task.data_seed, self.template, task.paraphrases)

@@ -16,6 +16,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sftgen.eval.sweep import CURVE_POINTS
 from sftgen.report.aggregate import ordered_splits, split_category
 from sftgen.report.runs import RunEntry
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL
@@ -97,7 +98,7 @@ def overview_figure(table: TaskTable, source: str) -> FigureFile | None:
 def _curve_splits(curves: list[dict | None]) -> list[str]:
     names = set()
     for data in curves:
-        for point in (data or {}).get("points", []):
+        for point in (data or {}).get(CURVE_POINTS, []):
             names.update(point.get("splits", {}))
     return ordered_splits(names)
 
@@ -118,7 +119,7 @@ def curves_figure(source: str, task: str, method: str, entries: list[RunEntry]) 
             steps, values = zip(*points, strict=True)
             axes[0].plot(steps, values, _SEED_STYLES[k % 4], lw=1, label=f"seed {entry.seed}")
     for k, data in enumerate(curves):
-        points = (data or {}).get("points", [])
+        points = (data or {}).get(CURVE_POINTS, [])
         xs: list[float] = []
         for p in points:  # a final model of unknown step goes just after the last checkpoint
             xs.append(p["step"] if isinstance(p.get("step"), int | float) else (xs[-1] + 1 if xs else 0))

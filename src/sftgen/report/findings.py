@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
+from sftgen.eval.sweep import CURVE_POINTS
 from sftgen.report.aggregate import Cell, Key, method_cells, split_category
 from sftgen.report.paired import ALPHA, STUDY_EFFECT_MIN, Comparison, compare
 from sftgen.report.runs import RunEntry
@@ -295,7 +296,7 @@ class _ValidityCurve(NamedTuple):
 
 
 def _validity_curve(entry: RunEntry, split: str) -> _ValidityCurve | None:
-    points = [p for p in (entry.curves() or {}).get("points", []) if split in p.get("splits", {})]
+    points = [p for p in (entry.curves() or {}).get(CURVE_POINTS, []) if split in p.get("splits", {})]
     if len(points) < 2:
         return None
     peak = max(points[:-1], key=lambda p: p["splits"][split]["validity"])

@@ -7,7 +7,7 @@ Names are imported lazily so that ``sftgen.train.config`` (used by the CLI) does
 * ``read_model_info``, ``last_checkpoint``: what a saved model was trained on, where to resume
 * ``ProximitySettings``: proximity-controlled SFT (CE + alpha * KL or L2 to the start; ``sftgen.train.proximity``)
 * ``GRPORunConfig``, ``train_grpo(config) -> RunResult``: GRPO on ``sftgen generate rl`` prompts (``sftgen.train.grpo``)
-* ``task_rewards``, ``sokoban_reward``, ``points_reward``: the verifiers as TRL rewards (``sftgen.train.rewards``)
+* ``task_rewards``, ``verifier_reward``, ``<task>_reward``: the verifiers as TRL rewards (``sftgen.train.rewards``)
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ _EXPORTS: dict[str, str] = {
     "GRPORunConfig": "grpo_config",
     "train_grpo": "grpo",
     "task_rewards": "rewards",
-    "sokoban_reward": "rewards",
-    "points_reward": "rewards",
+    "verifier_reward": "rewards",
     "ConfigError": "typed",
     "train": "sft",
     "preflight": "sft",
@@ -37,6 +36,8 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    if name.endswith("_reward"):  # one per registered task, made by sftgen.train.rewards on first use
+        return getattr(importlib.import_module("sftgen.train.rewards"), name)
     if name not in _EXPORTS:
         raise AttributeError(f"module 'sftgen.train' has no attribute {name!r}")
     return getattr(importlib.import_module(f"sftgen.train.{_EXPORTS[name]}"), name)

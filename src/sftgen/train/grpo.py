@@ -41,6 +41,7 @@ from typing import Any
 
 from sftgen.io import read_json
 from sftgen.prompts import PromptStyle
+from sftgen.tasks.protocol import task_names
 from sftgen.train.callbacks import (
     JsonlLogCallback,
     ModelInfoCallback,
@@ -52,14 +53,7 @@ from sftgen.train.callbacks import (
 from sftgen.train.data import DATA_FORMAT, DataSource, response_format_of
 from sftgen.train.grpo_config import GRPORunConfig
 from sftgen.train.modeling import build_model, check_model_name, lora_config
-from sftgen.train.rewards import (
-    TASK_COLUMNS,
-    TASK_REWARDS,
-    checked,
-    completion_text,
-    repeat_char_rate,
-    task_rewards,
-)
+from sftgen.train.rewards import checked, completion_text, repeat_char_rate, reward_columns, task_rewards
 from sftgen.train.sft import (
     RUN_FORMAT,
     SCHEDULES,
@@ -101,11 +95,12 @@ def read_rl_source(folder: str) -> DataSource:
     kind, task = str(config.get("kind", "?")), str(config.get("task", "?"))
     if kind != "rl":
         raise ConfigError("data", f"{folder} holds {kind!r} data; GRPO needs `sftgen generate rl` prompts")
-    if task not in TASK_REWARDS:
+    if task not in task_names():
         raise ConfigError("data", f"{folder}: no verifier reward for task {task!r}")
-    missing = [c for c in TASK_COLUMNS[task] if c not in manifest.get("columns", [])]
+    columns = reward_columns(task)
+    missing = [c for c in columns if c not in manifest.get("columns", [])]
     if missing or manifest.get("rows", 0) < 1:
-        raise ConfigError("data", f"{folder}: needs rows with columns {list(TASK_COLUMNS[task])}, missing {missing}")
+        raise ConfigError("data", f"{folder}: needs rows with columns {list(columns)}, missing {missing}")
     return DataSource(
         path=str(root),
         kind=kind,
@@ -259,7 +254,7 @@ def _load_prompts(source: DataSource) -> Any:
     dataset = load_from_disk(str(Path(source.path) / "dataset"))
     if len(dataset) != source.rows:
         raise ConfigError("data", f"{source.path}: dataset has {len(dataset)} rows, manifest says {source.rows}")
-    return dataset.select_columns(list(TASK_COLUMNS[source.task]))
+    return dataset.select_columns(list(reward_columns(source.task)))
 
 
 def train_grpo(config: GRPORunConfig) -> RunResult:

@@ -1,12 +1,13 @@
 """GRPO rewards that are the evaluation verifiers (house rule 4), in TRL's reward-function signature.
 
 Why here and not a regex of their own: a reward that disagrees with the metric trains the model toward a
-different target than the one reported. The Sokoban reward parses the answer with ``sftgen.envs.parse_action``
-(the evaluation parser) under the row's *declared* words; the Points reward is ``verify(...).reward``.
+different target than the one reported. Every task's reward is its own verifier, ``Task.verify(text, row).reward``
+on the RL row's columns (``Task.rl_columns``): the row is its own check data.
 
 TRL calls each function as ``f(prompts=..., completions=..., completion_ids=..., **columns)`` where every
-dataset column (``words``, ``optimal_actions``, ``card_values``, ...) arrives as a list, one item per
-completion. Completions are strings or, for chat prompts, lists of messages.
+dataset column arrives as a list, one item per completion. Completions are strings or, for chat prompts, lists of
+messages. ``sokoban_step_reward`` and ``SOKOBAN_CORRECT`` stay for ``integrations/items.py`` until it reads the
+task protocol.
 
 ``checked(func)`` wraps a reward so that a wrong length, a non-list or a non-number is an error naming the
 function (TRL issue 6533: a wrong count was once silently broadcast; TRL 1.16 checks the length, not the type).
@@ -21,9 +22,7 @@ from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
 
-from sftgen.envs import parse_action
-from sftgen.tasks.points import verify
-from sftgen.variants import ActionVocab
+from sftgen.tasks.protocol import get_task, task_names
 
 RewardFunc = Callable[..., list[float]]
 
@@ -53,38 +52,34 @@ def completion_text(completion: Any) -> str:
 
 
 def sokoban_step_reward(text: str, words: Sequence[str], optimal_actions: Sequence[str]) -> float:
-    """Study per-state reward: 1 when the first ``<answer>`` names an optimal action in the declared words."""
-    vocab = ActionVocab("declared", tuple(words), explained=True)  # type: ignore[arg-type]
-    parsed = parse_action(text, vocab)
-    return SOKOBAN_CORRECT if parsed.action is not None and parsed.action in optimal_actions else SOKOBAN_WRONG
+    """The Sokoban verifier's per-state reward (1 for an optimal move in ``words``, else 0), for the callers that
+    predate the task protocol (``integrations/items.py``)."""
+    check = {"words": list(words), "optimal_actions": list(optimal_actions)}
+    return get_task("sokoban").verify(text, check).reward
 
 
-def sokoban_reward(
-    prompts: list[Any],
-    completions: list[Any],
-    words: list[Sequence[str]],
-    optimal_actions: list[Sequence[str]],
-    **_columns: Any,
-) -> list[float]:
-    """TRL reward for ``sftgen generate rl --task sokoban`` rows (columns ``words``, ``optimal_actions``)."""
-    return [
-        sokoban_step_reward(completion_text(c), w, o)
-        for c, w, o in zip(completions, words, optimal_actions, strict=True)
-    ]
+@functools.cache
+def verifier_reward(task: str) -> RewardFunc:
+    """TRL reward for ``sftgen generate rl --task TASK`` rows: the task's verifier reward on each row's columns.
+
+    Named ``<task>_reward`` (TRL logs ``rewards/<name>/mean``); one function object per task, so the checked
+    wrapper's ``__wrapped__`` is always this one."""
+    spec = get_task(task)
+
+    def reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
+        missing = [c for c in spec.rl_columns if c not in columns]
+        if missing:
+            raise TypeError(f"{task}_reward needs the RL row columns {list(spec.rl_columns)}, missing {missing}")
+        rows = [{c: columns[c][i] for c in spec.rl_columns} for i in range(len(completions))]
+        return [spec.verify(completion_text(c), row).reward for c, row in zip(completions, rows, strict=True)]
+
+    reward.__name__ = reward.__qualname__ = f"{task}_reward"
+    return reward
 
 
-def points_reward(
-    prompts: list[Any], completions: list[Any], card_values: list[Sequence[int]], **_columns: Any
-) -> list[float]:
-    """TRL reward for ``sftgen generate rl --task points`` rows: the verifier's 5 / -1 / -2 / -3."""
-    return [verify(completion_text(c), v).reward for c, v in zip(completions, card_values, strict=True)]
-
-
-TASK_REWARDS: dict[str, RewardFunc] = {"sokoban": sokoban_reward, "points": points_reward}
-TASK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "sokoban": ("prompt", "words", "optimal_actions"),
-    "points": ("prompt", "card_values"),
-}
+def reward_columns(task: str) -> tuple[str, ...]:
+    """The dataset columns a GRPO run on ``task`` keeps: the prompt and what the verifier reads."""
+    return ("prompt", *get_task(task).rl_columns)
 
 
 def check_rewards(name: str, rewards: Any, expected: int) -> list[float]:
@@ -118,9 +113,17 @@ def checked(func: RewardFunc, name: str | None = None) -> RewardFunc:
 
 def task_rewards(task: str) -> list[RewardFunc]:
     """The checked verifier reward(s) for a task's RL rows."""
-    if task not in TASK_REWARDS:
-        raise ValueError(f"no reward for task {task!r}; known: {sorted(TASK_REWARDS)}")
-    return [checked(TASK_REWARDS[task])]
+    if task not in task_names():
+        raise ValueError(f"no reward for task {task!r}; known: {sorted(task_names())}")
+    return [checked(verifier_reward(task))]
+
+
+def __getattr__(name: str) -> RewardFunc:
+    """``<task>_reward`` for any registered task (``sokoban_reward``, ``points_reward``, ...), made on first use."""
+    task = name.removesuffix("_reward")
+    if name.endswith("_reward") and task in task_names():
+        return verifier_reward(task)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def repeat_char_rate(texts: Sequence[str]) -> float:

@@ -57,6 +57,7 @@ class KeysTask:
     difficulties: Mapping[str, DifficultyInfo] = field(default_factory=_difficulty_infos)
     splits: Sequence[SplitSpec] = SPLITS
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
+    rl_columns: tuple[str, ...] = ("state", "words", "rules")
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> KeysState:
         return generate_level(rng, DIFFICULTIES[difficulty], VARIANTS[variant].checked_rules).state

@@ -69,6 +69,7 @@ class PointsTask:
     difficulties: Mapping[str, DifficultyInfo] = field(default_factory=_difficulty_infos)
     splits: Sequence[SplitSpec] = SPLITS
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
+    rl_columns: tuple[str, ...] = ("card_values",)
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> Hand:
         """A hand solvable under the variant's *scored* values."""
