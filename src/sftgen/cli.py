@@ -288,7 +288,7 @@ def serve_command(
 
 @main.command("eval")
 @click.option("--model", required=True, help="Agent (oracle, shortcut, random), http(s):// server, model dir/preset.")
-@click.option("--splits", required=True, help="Groups or split names, comma-separated (quick, study, sokoban/id,...).")
+@click.option("--splits", required=True, help="Groups or split names, comma-separated (quick, study, TASK/SPLIT, ...).")
 @click.option("--n", "n", default=None, type=int, help="Keep the first N instances of each split.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder (metrics.json, episodes/).")
 @click.option("--greedy", is_flag=True, help="Argmax decoding instead of the study's sampling.")
@@ -332,7 +332,7 @@ def eval_command(
     \b
       sftgen eval --model oracle --splits quick --out runs/eval/oracle
       sftgen eval --model runs/sft/answer-only --splits study --out runs/eval/ao
-      sftgen eval --model http://localhost:8000 --splits sokoban/id,sokoban/fake_numerical --n 50 --out o
+      sftgen eval --model http://localhost:8000 --splits quick --n 50 --out o
       sftgen eval --model runs/sft/answer-only --sweep --splits validation --greedy --out runs/curves/ao
     """
     from sftgen.eval.evaluate import choose_splits, evaluate
@@ -407,8 +407,8 @@ def report_command(run_dirs: tuple[Path, ...], out: Path | None, episodes: int) 
 
 @main.command("cot")
 @click.option("--teacher", required=True, help="Teacher: a model folder, preset, hub name or http(s):// server URL.")
-@click.option("--task", required=True, type=click.Choice(["sokoban", "points"]))
-@click.option("--n", "n", required=True, type=int, help="Levels (Sokoban: every state is a prompt) or hands.")
+@click.option("--task", required=True, type=TaskName(), help="A registered task (sftgen splits lists them).")
+@click.option("--n", "n", required=True, type=int, help="Instances (levels: every state is a prompt, or puzzles).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--samples", default=16, show_default=True, type=click.IntRange(min=1), help="Samples per prompt.")

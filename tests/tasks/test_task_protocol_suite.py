@@ -177,9 +177,18 @@ def test_solver_is_optimal_against_an_independent_search(name: str) -> None:
         assert plan, f"{inst.id} is not solvable"
         check = task.check_data(state, inst.variant)
         oracle = task.reference_answer("oracle", state, inst.variant, _style(task), np.random.default_rng(0))
-        assert task.verify(oracle, check).success
+        assert task.verify(oracle, check).success and task.verify(oracle, check).reward == task.full_marks
         if task.actions:  # multi-turn: the plan is as short as the search's; one-answer tasks: it verifies
             assert len(plan) == _search(task, inst), inst.id
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_rl_rows_are_their_own_check_data(name: str) -> None:
+    """The GRPO reward is verify(completion, row): every RL row holds the columns verify reads."""
+    task = get_task(name)
+    for row in task.rows(RowRequest("rl", 2, template=_style(task).template), frozenset()):
+        check = {c: row[c] for c in task.rl_columns}
+        assert task.verify("no answer", check).reward < task.full_marks
 
 
 # ---------------------------------------------------------------------------------------------- verifier

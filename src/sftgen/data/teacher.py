@@ -2,8 +2,8 @@
 
 Why the verifier is the GRPO reward (``sftgen.train.rewards``): design rule 4, one code path for the eval
 metric, the RL reward and rejection sampling, so a kept sample is exactly one RL would have rewarded fully
-(Sokoban: the first ``<answer>`` names an optimal action in the declared words, 1.0; Points: a correct
-formula, 5.0). Garbage output simply scores below full marks.
+(the task's ``full_marks``: an optimal move in the declared words for the grid tasks, a correct formula for
+General Points). Garbage output simply scores below full marks.
 
 Prompts are the RL rows of ``BuildConfig("rl", ..., rl_think=True)`` (think response format, the same
 disjoint-from-evaluation instances). Generation goes through the one backend interface,
@@ -33,12 +33,11 @@ from sftgen.data.leakage import assert_disjoint, evaluation_keys
 from sftgen.io import atomic_dir, atomic_write_json
 from sftgen.models.sampling import Backend, Sampling
 from sftgen.seeding import content_hash, derive_seed
-from sftgen.tasks.points import REWARDS, OutcomeKind
-from sftgen.train.rewards import SOKOBAN_CORRECT, task_rewards
+from sftgen.tasks.protocol import get_task
+from sftgen.train.rewards import task_rewards
 
 PROMPTS_PER_CALL = 64
 """Prompts per ``generate`` call (x ``samples`` rows). Fixed, so seeds never depend on ``batch_size``."""
-FULL_MARKS: dict[str, float] = {"sokoban": SOKOBAN_CORRECT, "points": REWARDS[OutcomeKind.CORRECT]}
 _TOP_P = 1.0
 
 
@@ -89,7 +88,7 @@ def _sample_prompts(
             span = slice(p * samples, (p + 1) * samples)
             pairs = list(zip(texts[span], scores[span], strict=True))
             results.append(pairs)
-            kept += _first_pass([s for _, s in pairs], FULL_MARKS[task]) is not None
+            kept += _first_pass([s for _, s in pairs], get_task(task).full_marks) is not None
         bar.update(len(chunk))
         bar.set_postfix(kept=kept)
     bar.close()
@@ -169,7 +168,7 @@ def teacher_cot(
     kept: list[dict] = []
     for row, pairs in zip(rows, results, strict=True):
         scores = [score for _, score in pairs]
-        first = _first_pass(scores, FULL_MARKS[task])
+        first = _first_pass(scores, get_task(task).full_marks)
         if first is None:
             continue
         kept.append(
@@ -178,10 +177,10 @@ def teacher_cot(
                 "completion": [{"role": "assistant", "content": pairs[first][0]}],
                 "teacher": teacher,
                 "accepted_sample": first,
-                "passed_samples": sum(s >= FULL_MARKS[task] for s in scores),
+                "passed_samples": sum(s >= get_task(task).full_marks for s in scores),
             }
         )
-    passes_by_sample = [sum(pairs[k][1] >= FULL_MARKS[task] for pairs in results) for k in range(samples)]
+    passes_by_sample = [sum(pairs[k][1] >= get_task(task).full_marks for pairs in results) for k in range(samples)]
     kept_keys = {row["instance_key"] for row in kept}
     meta = {
         "config": {

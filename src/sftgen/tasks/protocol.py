@@ -200,6 +200,8 @@ class Task(Protocol[StateT]):
     splits: Sequence[SplitSpec]
     turn_outcomes: tuple[str, ...]
     """Every ``info["outcome"]`` an env turn can report, in the order metrics tables list them."""
+    full_marks: float
+    """The reward of a correct answer: CoT rejection sampling keeps the first sample that reaches it."""
     rl_columns: tuple[str, ...]
     """The columns of an ``rl`` row that :meth:`verify` reads: an RL row is its own check data, so the GRPO reward
     is ``verify(completion, row).reward`` and training keeps only ``prompt`` and these."""

@@ -57,6 +57,7 @@ class KeysTask:
     difficulties: Mapping[str, DifficultyInfo] = field(default_factory=_difficulty_infos)
     splits: Sequence[SplitSpec] = SPLITS
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
+    full_marks: float = checking.STEP_REWARD[checking.OPTIMAL]
     rl_columns: tuple[str, ...] = ("state", "words", "rules")
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> KeysState:

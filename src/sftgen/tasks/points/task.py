@@ -35,7 +35,7 @@ from .cards import FaceMap, Hand, card_label, generate_hand
 from .identity import points_key
 from .solver import one_solution
 from .splits import SPLITS
-from .verifier import OutcomeKind, parse_answer, verify
+from .verifier import REWARDS, OutcomeKind, parse_answer, verify
 
 TURN_OUTCOMES = tuple(kind.value for kind in OutcomeKind)
 SHORTCUT_MAP = FaceMap.uniform(10)
@@ -69,6 +69,7 @@ class PointsTask:
     difficulties: Mapping[str, DifficultyInfo] = field(default_factory=_difficulty_infos)
     splits: Sequence[SplitSpec] = SPLITS
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
+    full_marks: float = REWARDS[OutcomeKind.CORRECT]
     rl_columns: tuple[str, ...] = ("card_values",)
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> Hand:

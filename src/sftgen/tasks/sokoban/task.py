@@ -87,6 +87,7 @@ class SokobanTask:
     difficulties: Mapping[str, DifficultyInfo] = field(default_factory=_difficulty_infos)
     splits: Sequence[SplitSpec] = SPLITS
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
+    full_marks: float = CORRECT
     rl_columns: tuple[str, ...] = ("words", "optimal_actions")
 
     def level(self, rng: np.random.Generator, difficulty: str) -> Level:
