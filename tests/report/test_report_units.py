@@ -113,3 +113,19 @@ def test_string_table_interns() -> None:
     table = StringTable()
     assert [table.add("a"), table.add("b"), table.add("a"), table.add(None)] == [0, 1, 0, -1]
     assert table.items == ["a", "b"]
+
+
+def test_viewer_draws_a_task_from_its_record_states(tmp_path: Path) -> None:
+    """A task beyond the study's two is drawn from the states its records carry (no prompt parsing)."""
+    from sftgen.eval.evaluate import evaluate
+    from sftgen.eval.records import episodes_path, read_records
+    from sftgen.models.sampling import Sampling
+    from sftgen.report.viewer import state_episode
+
+    evaluate("oracle", ["keys/id"], tmp_path, n=2, sampling=Sampling(greedy=True))
+    record = read_records(episodes_path(tmp_path, "keys/id"))[0]
+    strings = StringTable()
+    episode = state_episode(record, "keys", strings)
+    assert len(episode["frames"]) == len(record["turns"]) + 1 and episode["ok"]
+    assert all("holding:" in strings.items[i] for i in episode["frames"])
+    assert state_episode({**record, "state": None}, "keys", StringTable())["frames"] == []

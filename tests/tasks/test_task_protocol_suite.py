@@ -113,6 +113,22 @@ def test_state_data_round_trips_through_json_and_env_info(name: str) -> None:
             assert info["outcome"] in task.turn_outcomes
 
 
+@pytest.mark.parametrize("name", TASKS)
+def test_episode_records_carry_the_states(name: str, tmp_path: Path) -> None:
+    """An evaluation record holds its start state and each turn the state after it, as the task's data."""
+    from sftgen.eval.evaluate import evaluate
+    from sftgen.eval.records import episodes_path, read_records
+    from sftgen.models.sampling import Sampling
+
+    task, split = get_task(name), f"{name}/id"
+    evaluate("oracle", [split], tmp_path, n=2, sampling=Sampling(greedy=True))
+    for record in read_records(episodes_path(tmp_path, split)):
+        inst = SPLITS[split].instance(record["index"])
+        assert task.state_from_data(record["state"]) == inst.state()
+        assert all(task.state_from_data(t["state"]) is not None for t in record["turns"])
+        assert record["success"]
+
+
 # ---------------------------------------------------------------------------------------------- disjointness
 
 

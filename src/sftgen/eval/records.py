@@ -1,5 +1,8 @@
 """Per-episode JSONL records: the single source every metric is computed from.
 
+A record carries the start ``state`` and each turn the ``state`` after it (the task's ``state_data``), so
+viewers and analyses read states instead of parsing prompt text back.
+
 Why JSONL with one line per *finished* episode: a run killed at any moment leaves every finished episode
 on disk as a whole line (at worst a truncated last line, which resume cuts off), so a resumed run skips
 exactly the episodes it already has and its metrics equal those of an uninterrupted run.

@@ -101,6 +101,7 @@ class Episode:
             outcome=turn_outcome(info),
             reward=float(reward),
             success=bool(info.get("success")),
+            state=info.get("state"),
             **extra,
         )
         self.turns.append(turn)
@@ -123,6 +124,7 @@ class Episode:
             "variant": inst.variant,
             "difficulty": inst.difficulty,
             "paraphrase": inst.paraphrase,
+            "state": inst.state_data(),
             "template": self.template,
             "response_format": self.response_format,
             "turns": self.turns,

@@ -74,7 +74,11 @@ JS = r"""
   function split() { return run().splits[splitSel.value]; }
   function episode() { return split().episodes[Number(epSel.value)]; }
   function isSokoban() { return run().task === "sokoban"; }
-  function nFrames(ep) { return isSokoban() ? ep.turns.length + 1 : Math.max(ep.turns.length, 1); }
+  function hasFrames(ep) { return ep.frames !== undefined; }
+  function nFrames(ep) {
+    if (hasFrames(ep)) { return Math.max(ep.frames.length, 1); }
+    return isSokoban() ? ep.turns.length + 1 : Math.max(ep.turns.length, 1);
+  }
   function num(x, digits) { return (x === null || x === undefined) ? "\u2013" : Number(x).toFixed(digits); }
 
   function fillSplits() {
@@ -125,6 +129,14 @@ JS = r"""
     ep.cards.forEach(function (c) { hand.appendChild(el("div", "card", c)); });
     $("viewer-board-note").textContent = ep.faces ? "declared: " + ep.faces : "";
   }
+  function renderFrame(ep) {
+    var board = $("viewer-board");
+    board.textContent = "";
+    board.style.display = "none";
+    var text = ep.frames.length ? str(ep.frames[Math.min(frame, ep.frames.length - 1)]) : null;
+    $("viewer-hand").appendChild(el("pre", "frame", text === null ? "" : text));
+    $("viewer-board-note").textContent = text === null ? "state not recorded" : "";
+  }
   function row(table, name, value, cls) {
     var tr = el("tr"); tr.appendChild(el("th", null, name));
     var td = el("td", cls || null);
@@ -164,7 +176,9 @@ JS = r"""
       (isSokoban() ? "declared actions: none in the prompt" : "");
     $("viewer-prompt").textContent = str(sp.prompt) || "";
     $("viewer-hand").textContent = "";
-    if (isSokoban()) { renderBoard(str(ep.boards[Math.min(frame, ep.boards.length - 1)])); } else { renderHand(ep); }
+    if (hasFrames(ep)) { renderFrame(ep); }
+    else if (isSokoban()) { renderBoard(str(ep.boards[Math.min(frame, ep.boards.length - 1)])); }
+    else { renderHand(ep); }
     renderTurn(ep);
   }
   function go(to) { var n = nFrames(episode()); frame = Math.max(0, Math.min(n - 1, to)); render(); }

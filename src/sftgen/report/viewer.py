@@ -5,6 +5,9 @@ Sokoban turn's prompt is ~900 characters and a stuck episode repeats one prompt 
 only the board parsed from its prompt (``read_board`` handles both templates) and every string goes through
 one shared table (boards, responses and reasons repeat a lot). Only the lowest seed of a method is embedded,
 and at most ``per_split`` episodes per split; long responses are cut to ``MAX_RESPONSE_CHARS``.
+
+Tasks other than the study's two are drawn from the states their records carry (``Task.play_text`` of the start
+state and of the state after each turn), with no prompt parsing at all; the two study tasks keep their drawings.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sftgen.agents import read_board, read_declared_words, read_hand
 from sftgen.eval.records import read_records
 from sftgen.report.aggregate import Key, ordered_splits
 from sftgen.report.runs import RunEntry
+from sftgen.tasks.protocol import get_task
 from sftgen.tasks.sokoban import ACTIONS, Board
 
 EPISODES_PER_SPLIT = 20
@@ -111,6 +115,21 @@ def points_episode(record: dict[str, Any], strings: StringTable) -> dict[str, An
     }
 
 
+def state_episode(record: dict[str, Any], task: str, strings: StringTable) -> dict[str, Any]:
+    """Frames drawn from the record's states (start, then after each turn); none for records without states."""
+    spec = get_task(task)
+    states = [record.get("state"), *(t.get("state") for t in record.get("turns", []))]
+    frames = [strings.add(None if s is None else spec.play_text(spec.state_from_data(s))) for s in states]
+    return {
+        "i": record.get("index"),
+        "ok": bool(record.get("success")),
+        "val": record.get("validity"),
+        "ret": record.get("return"),
+        "frames": frames if record.get("state") is not None else [],
+        "turns": [_turn(t, strings) for t in record.get("turns", [])],
+    }
+
+
 def _declared(prompt: str) -> str | None:
     """``Up = 1, Down = 2, …`` from a Sokoban prompt, or None (the Empty variant declares nothing)."""
     try:
@@ -135,8 +154,10 @@ def split_episodes(entry: RunEntry, split: str, per_split: int, strings: StringT
     cache: dict[str, Board | None] = {}
     if entry.task == "sokoban":
         episodes = [sokoban_episode(r, strings, cache) for r in chosen]
-    else:
+    elif entry.task == "points":
         episodes = [points_episode(r, strings) for r in chosen]
+    else:
+        episodes = [state_episode(r, entry.task, strings) for r in chosen]
     return {
         "prompt": strings.add(first_prompt),
         "declared": _declared(first_prompt) if entry.task == "sokoban" else None,
