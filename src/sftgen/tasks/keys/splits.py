@@ -1,7 +1,7 @@
 """The keys task's named evaluation splits, as data.
 
-Not yet listed in ``sftgen/splits.py`` (its grid is being reworked to read splits from the tasks); instance
-seeds use the same hashed address, so they resolve to the same levels once it does.
+``sftgen/splits.py`` expands them with every registered task's; an instance's seed hashes (namespace, split name,
+index), and ``keys/validation`` is redrawn where it would repeat a test split's level.
 """
 
 from __future__ import annotations
