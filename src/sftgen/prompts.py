@@ -77,8 +77,8 @@ def _user(content: str) -> Chat:
 # --- Sokoban -----------------------------------------------------------------------------------------
 
 
-def sokoban_action_section(declared: ActionVocab | None) -> str:
-    """The study's ``Answers:`` block; the empty variant has none at all."""
+def action_section(declared: ActionVocab | None) -> str:
+    """The study's ``Answers:`` block for any grid task's four action words; the empty variant has none at all."""
     if declared is None:
         return ""
     lines = ["Answers:", " | ".join(f"<answer> {w} </answer>" for w in declared.words)]
@@ -134,7 +134,7 @@ def sokoban_messages(board: Board, declared: ActionVocab | None, style: PromptSt
         return _user(_compact_sokoban(board, declared, style.response_format))
     data = _template_data()["sokoban"]
     template = data["paraphrases"][style.paraphrase]
-    section = sokoban_action_section(declared)
+    section = action_section(declared)
     if not section:  # no section at all: drop its paragraph, not just the placeholder
         template = template.replace("{action_section}\n\n", "")
     values = {
@@ -145,10 +145,15 @@ def sokoban_messages(board: Board, declared: ActionVocab | None, style: PromptSt
     return _user(_fill(template, values))
 
 
-def sokoban_answer(word: str, reasoning: str | None = None) -> str:
-    """Target text: ``<answer> Up </answer>``, preceded by a think block for CoT targets."""
+def action_answer(word: str, reasoning: str | None = None) -> str:
+    """Target text of a grid task: ``<answer> Up </answer>``, preceded by a think block for CoT targets."""
     answer = f"<answer> {word} </answer>"
     return answer if reasoning is None else f"<think> {reasoning} </think> {answer}"
+
+
+# The names the study's Sokoban code used; integrations/ and older callers import them.
+sokoban_action_section = action_section
+sokoban_answer = action_answer
 
 
 # --- General Points ----------------------------------------------------------------------------------

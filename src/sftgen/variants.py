@@ -16,8 +16,9 @@ from importlib import resources
 
 import numpy as np
 
+from sftgen.tasks.grid import ACTIONS
 from sftgen.tasks.points import FaceMap
-from sftgen.tasks.sokoban import ACTIONS, DIFFICULTIES, SokobanDifficulty
+from sftgen.tasks.sokoban import DIFFICULTIES, SokobanDifficulty
 
 VARIATION_SELECTOR = "\ufe0f"
 

@@ -26,8 +26,6 @@ OWN_FOLDERS = ("tasks", "integrations")
 
 STILL_NAMING = {
     "agents.py": "the text-reading agents parse the study tasks' prompts (a served fake model gets text only)",
-    "base/curriculum.py": "the base curriculum draws Sokoban boards",
-    "base/probe.py": "the base probe plays Sokoban",
     "data/points.py": "row builders the points adapter wraps",
     "data/sokoban.py": "row builders the sokoban adapter wraps",
     "data/study.py": "the study's dataset sizes per task",
@@ -42,7 +40,6 @@ STILL_NAMING = {
     "report/tables.py": "tables per task",
     "report/viewer.py": "the episode viewer re-reads the Sokoban board from prompt text",
     "train/episode_reward.py": "rebuilds a Sokoban env from the prompt text",
-    "train/grpo.py": "the episode-level reward exists for Sokoban only (train/episode_reward.py)",
     "train/rewards.py": "sokoban_step_reward and SOKOBAN_CORRECT, imported by integrations/items.py",
     "variants.py": "the two study tasks' variant tables",
     "vocabulary.py": "the tiny tokenizer covers the two study tasks' texts and card labels (see TRAINING_SAMPLE)",

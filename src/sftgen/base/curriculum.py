@@ -25,7 +25,7 @@ import numpy as np
 
 from sftgen.prompts import compact_actions, compact_board, compact_field, compact_format, compact_values
 from sftgen.seeding import rng_for
-from sftgen.tasks.sokoban import ACTIONS
+from sftgen.tasks.grid import ACTIONS
 from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
 
 KINDS = ("lookup", "lookup-far", "navigate", "values", "copy")

@@ -16,7 +16,7 @@ from sftgen.base.curriculum import filler_grid, lookup_prompt, navigate_case
 from sftgen.models.sampling import Backend, Sampling
 from sftgen.prompts import compact_board
 from sftgen.seeding import rng_for
-from sftgen.tasks.sokoban import ACTIONS
+from sftgen.tasks.grid import ACTIONS
 from sftgen.variants import HELD_OUT_VOCABS, normalize_word
 
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)

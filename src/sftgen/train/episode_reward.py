@@ -31,6 +31,9 @@ from sftgen.tasks.sokoban import Board, Level, SokobanDifficulty
 from sftgen.train.rewards import SOKOBAN_CORRECT, SOKOBAN_WRONG, completion_text
 from sftgen.variants import SokobanVariant
 
+EPISODE_TASK = "sokoban"
+"""The one task whose RL rows this reward can replay (it rebuilds the board from the prompt)."""
+
 
 def prompt_text(prompt: Any) -> str:
     """The user text of a row's prompt (a chat or a plain string)."""

@@ -154,11 +154,15 @@ def preflight(config: GRPORunConfig) -> GRPOPlan:
 
 
 def _check_reward(config: GRPORunConfig, source: DataSource) -> None:
-    """The episode reward replays Sokoban boards with the trainer's own model, in one process."""
+    """The episode reward replays boards with the trainer's own model, in one process, for the task it knows."""
     if config.reward != "episode":
         return
-    if source.task != "sokoban":
-        raise ConfigError("reward", f"'episode' plays Sokoban episodes; {source.path} holds {source.task} prompts")
+    from sftgen.train.episode_reward import EPISODE_TASK  # torch and the HF backend: only when used
+
+    if source.task != EPISODE_TASK:
+        raise ConfigError(
+            "reward", f"'episode' plays {EPISODE_TASK} episodes; {source.path} holds {source.task} prompts"
+        )
     if config.use_vllm:
         raise ConfigError("reward", "'episode' plays on with the trained model in-process; set use_vllm: false")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.prompts import PromptStyle, sokoban_answer
+from sftgen.prompts import PromptStyle, action_answer
 from sftgen.seeding import content_hash, derive_seed, rng_for
 from sftgen.tasks.protocol import RowRequest
 from sftgen.variants import BASE, sample_diverse_vocab
@@ -89,5 +89,5 @@ def rows(request: RowRequest, exclude: Collection[str]) -> Iterator[dict[str, An
             plan = item.level.solution[t:]
             trace = reasoning(state, plan, words, STANDARD, request.template) if request.cot else None
             row["action"] = plan[0]
-            row["completion"] = [{"role": "assistant", "content": sokoban_answer(words.word_for(plan[0]), trace)}]
+            row["completion"] = [{"role": "assistant", "content": action_answer(words.word_for(plan[0]), trace)}]
         yield row

@@ -12,12 +12,12 @@ from functools import partial
 from sftgen.prompts import (
     Chat,
     PromptStyle,
+    action_section,
     compact_actions,
     compact_board,
     compact_field,
     compact_format,
     direction_name,
-    sokoban_action_section,
 )
 from sftgen.variants import ActionVocab
 
@@ -98,7 +98,7 @@ def messages(state: KeysState, words: ActionVocab, rules: Rules, style: PromptSt
     text = STUDY.format(
         opening=opening_rule(rules, state.colours),
         capacity=capacity_rule(rules),
-        actions=sokoban_action_section(words),
+        actions=action_section(words),
         holding=holding(state),
         grid=state.to_text(),
         answer_format=ANSWER_FORMAT[style.response_format],

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.prompts import TEMPLATES, Chat, PromptStyle, sokoban_answer
+from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -105,10 +105,10 @@ class KeysTask:
             raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
         v: KeysVariant = VARIANTS[variant]
         if agent == "random":
-            return sokoban_answer(v.declared_words.words[int(rng.integers(4))])
+            return action_answer(v.declared_words.words[int(rng.integers(4))])
         words, rules = (v.declared_words, v.declared_rules) if agent == "oracle" else (BASE, STANDARD)
         plan = solve(state, rules)
-        return sokoban_answer(words.word_for(plan[0] if plan else ACTIONS[0]))
+        return action_answer(words.word_for(plan[0] if plan else ACTIONS[0]))
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> KeysEnv:
         return KeysEnv(VARIANTS[variant], DIFFICULTIES[difficulty], style)
@@ -131,7 +131,7 @@ class KeysTask:
         return f"{board}\nholding: {prompts.holding(state)}"
 
     def play_response(self, typed: str) -> str:
-        return sokoban_answer(typed.strip())
+        return action_answer(typed.strip())
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
         """Success by optimal plan length, one series per split: where the plans get too long to follow."""

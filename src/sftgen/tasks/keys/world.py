@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sftgen.tasks.sokoban.board import ACTIONS, DELTAS
+from sftgen.tasks.grid import ACTIONS, DELTAS
 
 PALETTE = ("red", "green", "blue", "yellow")
 """Colours in cycle order; a key is the colour's initial in lower case, a door in upper case."""

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACTIONS: tuple[str, ...] = ("up", "down", "left", "right")
-"""Canonical action ids, in the study's order (Up, Down, Left, Right)."""
-
-DELTAS: dict[str, tuple[int, int]] = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
+from sftgen.tasks.grid import ACTIONS, DELTAS  # re-exported: Sokoban's callers import ACTIONS from here
 
 STEP_PENALTY = -0.1
 BOX_ON_TARGET_REWARD = 1.0

@@ -16,7 +16,7 @@ import numpy as np
 from sftgen.data.sokoban import RowSpec, TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
 from sftgen.data.sokoban import training_levels as _training_levels
 from sftgen.envs import MAX_TURNS, SokobanEnv, parse_action
-from sftgen.prompts import TEMPLATES, Chat, PromptStyle, paraphrase_pool, sokoban_answer, sokoban_messages
+from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool, sokoban_messages
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -151,9 +151,9 @@ class SokobanTask:
         declared = SOKOBAN_VARIANTS[variant].declared
         vocab = BASE if agent == "shortcut" or declared is None else declared
         if agent == "random":
-            return sokoban_answer(vocab.words[int(rng.integers(4))])
+            return action_answer(vocab.words[int(rng.integers(4))])
         plan = solve(state)
-        return sokoban_answer(vocab.word_for(plan[0] if plan else ACTIONS[0]))
+        return action_answer(vocab.word_for(plan[0] if plan else ACTIONS[0]))
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> SokobanEnv:
         return SokobanEnv(SOKOBAN_VARIANTS[variant], DIFFICULTIES[difficulty], style)
@@ -179,7 +179,7 @@ class SokobanTask:
         return "\n".join(" ".join(row) for row in state.to_rows())
 
     def play_response(self, typed: str) -> str:
-        return sokoban_answer(typed.strip())
+        return action_answer(typed.strip())
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
         """None yet: the report's tables already cover what the study plots for Sokoban."""
