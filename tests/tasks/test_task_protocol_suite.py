@@ -51,7 +51,7 @@ def _style(task: Task[Any]) -> PromptStyle:
 def test_task_implements_the_protocol_and_describes_itself(name: str) -> None:
     task = get_task(name)
     assert isinstance(task, Task) and task.name == name and get_task(name) is task
-    assert task.turn_outcomes and set(task.templates) <= {"study", "compact"}
+    assert task.title and task.turn_outcomes and set(task.templates) <= {"study", "compact"}
     assert all(info.name == v for v, info in task.variants.items())
     assert all(info.max_turns >= 1 for info in task.difficulties.values())
     for spec in task.splits:

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sftgen.eval.metrics import wilson_interval
-from sftgen.report.runs import RunEntry, Source
+from sftgen.report.runs import RunEntry, Source, task_order
 from sftgen.report.study_numbers import method_order
-from sftgen.splits import CATEGORIES, SPLITS, TASKS
+from sftgen.splits import CATEGORIES, SPLITS
 
 _REGISTRY_ORDER = {name: i for i, name in enumerate(SPLITS)}
 Key = tuple[str, str, str]  # (source label, task, method)
@@ -57,9 +57,8 @@ def ordered_splits(names: Iterable[str]) -> list[str]:
 
     def key(split: str) -> tuple[int, int, int, str]:
         task = split.split("/", 1)[0]
-        task_rank = TASKS.index(task) if task in TASKS else len(TASKS)
         return (
-            task_rank,
+            task_order(task)[0],
             categories.get(split_category(split), len(categories)),
             _REGISTRY_ORDER.get(split, 10**6),
             split,

@@ -26,7 +26,6 @@ from sftgen.report.markdown import (
     LEGEND,
     PAIRED_HEADER,
     PAIRED_NOTE,
-    TASK_TITLES,
     TIMING_HEADER,
     TIMING_NOTE,
     VALIDITY_HEADER,
@@ -36,6 +35,7 @@ from sftgen.report.markdown import (
     timing_rows,
     validity_rows,
 )
+from sftgen.report.runs import task_title
 from sftgen.report.settings import SETTINGS_HEADER
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
 from sftgen.report.tables import (
@@ -124,7 +124,7 @@ def task_table(table: TaskTable) -> str:
         cls = "" if row.ran else ' class="study-only"'
         cells = "".join(_cell(row, s) for s in table.columns)
         body.append(f"<tr{cls}><th>{escape(row.label)}{seeds}</th>{cells}</tr>")
-    title = escape(TASK_TITLES.get(table.task, table.task))
+    title = escape(task_title(table.task))
     return (
         f'<h3 id="table-{escape(table.task)}">Table 1 — {title}</h3><div class="scroll">'
         f'<table class="t1" data-task="{escape(table.task)}"><thead><tr><th rowspan="2">method</th>{cats}</tr>'

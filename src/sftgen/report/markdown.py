@@ -13,6 +13,7 @@ from sftgen.report.aggregate import ordered_items
 from sftgen.report.differences import DIFFERENCES, float_summary
 from sftgen.report.findings import comparisons, thresholds
 from sftgen.report.paired import ALPHA, STUDY_EFFECT_MIN, fmt_p
+from sftgen.report.runs import task_title
 from sftgen.report.settings import SETTINGS_HEADER
 from sftgen.report.study_numbers import DAGGER, STUDY_MODEL, STUDY_SOURCE
 from sftgen.report.tables import (
@@ -30,7 +31,6 @@ from sftgen.report.tables import (
 if TYPE_CHECKING:
     from sftgen.report.build import ReportData
 
-TASK_TITLES = {"sokoban": "Sokoban", "points": "General Points"}
 LEGEND = (
     "Cells: success mean over seeds, `±` half its range over seeds (with 2+ seeds), `[lo, hi]` its 95% interval "
     "(Wilson over all seeds' episodes); validity likewise (hull of the seeds' bootstrap intervals). "
@@ -67,7 +67,7 @@ def task_table(table: TaskTable) -> list[str]:
             rows.append(["", f"study{DAGGER}", *(fmt_study(row.study.get(s)) for s in table.columns)])
             if row.ran:
                 rows.append(["", "Δ", *(fmt_delta(row.delta(s)) for s in table.columns)])
-    title = TASK_TITLES.get(table.task, table.task)
+    title = task_title(table.task)
     return [f"## Table 1 — {title}", "", f"Columns: {groups}.", "", *_table(header, rows), ""]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sftgen.eval.records import episodes_path
 from sftgen.experiment.timing import TIMINGS_FILE
 from sftgen.io import read_json
+from sftgen.tasks.protocol import get_task, task_names
 
 RESULTS_FILE = "results.json"
 CURVES_FILE = "curves.json"
@@ -126,7 +127,7 @@ class Source:
         return read_json(folder / "metrics.json")
 
     def tasks(self) -> list[str]:
-        return sorted({r.task for r in self.runs}, key=lambda t: (t != "sokoban", t))
+        return sorted({r.task for r in self.runs}, key=task_order)
 
     def timings(self) -> dict[str, Any] | None:
         """``timings.json``: wall time per stage, as ``sftgen reproduce`` wrote it (None for older runs)."""
@@ -201,3 +202,14 @@ def load_sources(run_dirs: list[Path] | list[str]) -> list[Source]:
             source.runs.append(_entry(run_dir, label, row, f"{run_dir / RESULTS_FILE}: runs[{i}]"))
         sources.append(source)
     return sources
+
+
+def task_order(task: str) -> tuple[int, str]:
+    """Tasks in registry order (the study's two first); a task no longer registered goes last."""
+    names = task_names()
+    return (names.index(task) if task in names else len(names), task)
+
+
+def task_title(task: str) -> str:
+    """A task's heading: its registered title, else its name."""
+    return get_task(task).title if task in task_names() else task

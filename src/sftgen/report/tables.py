@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sftgen.report.aggregate import Cell, Key, method_cells, ordered_splits, split_category
-from sftgen.report.runs import RunEntry
+from sftgen.report.runs import RunEntry, task_order
 from sftgen.report.study_numbers import STUDY_METHOD_LABELS, STUDY_MODEL, study_column, study_splits, study_value
 
 CATEGORY_TITLES = {
@@ -103,8 +103,8 @@ def _study_row(method: str, columns: list[str]) -> dict[str, float]:
 
 
 def build_tables(groups: dict[Key, list[RunEntry]]) -> list[TaskTable]:
-    """One table per task (Sokoban first), with study-only rows for methods the runs lack."""
-    tasks = sorted({task for _, task, _ in groups}, key=lambda t: (t != "sokoban", t))
+    """One table per task (registry order), with study-only rows for methods the runs lack."""
+    tasks = sorted({task for _, task, _ in groups}, key=task_order)
     tables = []
     for task in tasks:
         keys = [k for k in groups if k[1] == task]

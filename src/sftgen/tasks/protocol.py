@@ -193,6 +193,8 @@ class Task(Protocol[StateT]):
     :attr:`difficulties`; canonical action ids (:attr:`actions`) are what solvers and traces speak."""
 
     name: str
+    title: str
+    """The task's name in report headings (``General Points`` for ``points``)."""
     actions: tuple[str, ...]
     templates: tuple[str, ...]
     variants: Mapping[str, VariantInfo]

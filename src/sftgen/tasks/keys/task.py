@@ -51,6 +51,7 @@ class KeysTask:
     """Key-and-door grid world: pick up keys, open doors of the colour the rules say, reach the exit."""
 
     name: str = "keys"
+    title: str = "Keys"
     actions: tuple[str, ...] = ACTIONS
     templates: tuple[str, ...] = TEMPLATES
     variants: Mapping[str, VariantInfo] = field(default_factory=_variant_infos)

@@ -63,6 +63,7 @@ class PointsTask:
     """Make 24 from the dealt cards in one answer, face cards counting as the variant declares."""
 
     name: str = "points"
+    title: str = "General Points"
     actions: tuple[str, ...] = ()
     templates: tuple[str, ...] = TEMPLATES
     variants: Mapping[str, VariantInfo] = field(default_factory=_variant_infos)

@@ -81,6 +81,7 @@ class SokobanTask:
     """Push every box onto a target; one move per turn, the study's 30-turn budget."""
 
     name: str = "sokoban"
+    title: str = "Sokoban"
     actions: tuple[str, ...] = ACTIONS
     templates: tuple[str, ...] = TEMPLATES
     variants: Mapping[str, VariantInfo] = field(default_factory=_variant_infos)
