@@ -52,6 +52,8 @@ def test_every_artifact_is_written(smoke_run: Path) -> None:
         ("sokoban", "diverse"),
         ("points", "answer-only"),
         ("points", "diverse"),
+        ("keys", "answer-only"),
+        ("keys", "diverse"),
     }
     for run in results["runs"]:
         train_dir, eval_dir = Path(run["train_dir"]), Path(run["eval_dir"])
@@ -93,11 +95,11 @@ def test_resume_after_an_injected_failure_gives_identical_metrics(
     with pytest.raises(RuntimeError, match="injected"):
         runner.reproduce(recipe, out, log=lambda _: None)
     partial = json.loads((out / "results.json").read_text(encoding="utf-8"))  # written after the first job
-    assert (len(partial["runs"]), partial["jobs_planned"], partial["complete"]) == (1, 4, False)
+    assert (len(partial["runs"]), partial["jobs_planned"], partial["complete"]) == (1, 6, False)
     from sftgen.report import build_report
 
     build_report([out])
-    assert "1 of 4 (run not finished)" in (out / "report.md").read_text(encoding="utf-8")
+    assert "1 of 6 (run not finished)" in (out / "report.md").read_text(encoding="utf-8")
     monkeypatch.setattr(runner, "run_jobs", real_run_jobs)
     with pytest.raises(FileExistsError):
         runner.reproduce(recipe, out, log=lambda _: None)  # an existing run needs --resume
