@@ -26,8 +26,6 @@ OWN_FOLDERS = ("tasks", "integrations")
 
 STILL_NAMING = {
     "agents.py": "the text-reading agents parse the study tasks' prompts (a served fake model gets text only)",
-    "data/points.py": "row builders the points adapter wraps",
-    "data/sokoban.py": "row builders the sokoban adapter wraps",
     "data/study.py": "the study's dataset sizes per task",
     "envs.py": "the two study envs the adapters wrap",
     "prompts.py": "the two study tasks' prompt builders",

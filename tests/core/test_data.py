@@ -20,15 +20,15 @@ from core_helpers import PYTHON, REPO
 from sftgen.agents import read_board, read_declared_words, read_hand
 from sftgen.data.build import KINDS, BuildConfig, build_dataset, iter_rows
 from sftgen.data.leakage import assert_disjoint, evaluation_keys
-from sftgen.data.points import training_hands
-from sftgen.data.sokoban import training_levels
 from sftgen.data.study import build_study_datasets
 from sftgen.envs import parse_action
 from sftgen.prompts import PromptStyle, paraphrase_pool, points_messages, sokoban_messages
 from sftgen.splits import SPLITS
 from sftgen.tasks.points import FaceMap, Hand, verify
+from sftgen.tasks.points.data import training_hands
 from sftgen.tasks.points.identity import points_key
 from sftgen.tasks.sokoban import ACTIONS, Level, optimal_first_actions, solve
+from sftgen.tasks.sokoban.data import training_levels
 from sftgen.tasks.sokoban.identity import board_key, sokoban_key
 from sftgen.variants import BASE, HELD_OUT_FACE_MAPS, diverse_word_pool, sokoban_difficulty
 

@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.data.points import points_reasoning, points_rl_rows, points_sft_rows, training_hands
-from sftgen.data.sokoban import RowSpec
 from sftgen.envs import PointsEnv
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, paraphrase_pool, points_answer, points_messages
 from sftgen.tasks.protocol import (
@@ -29,9 +27,11 @@ from sftgen.tasks.protocol import (
     StateFilter,
     VariantInfo,
 )
+from sftgen.tasks.rows import RowSpec
 from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
 
 from .cards import FaceMap, Hand, card_label, generate_hand
+from .data import points_reasoning, points_rl_rows, points_sft_rows, training_hands
 from .identity import points_key
 from .solver import one_solution
 from .splits import SPLITS

@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.data.sokoban import RowSpec, TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
-from sftgen.data.sokoban import training_levels as _training_levels
 from sftgen.envs import MAX_TURNS, SokobanEnv, parse_action
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool, sokoban_messages
 from sftgen.tasks.protocol import (
@@ -27,9 +25,12 @@ from sftgen.tasks.protocol import (
     StateFilter,
     VariantInfo,
 )
+from sftgen.tasks.rows import RowSpec
 from sftgen.variants import BASE, SOKOBAN_VARIANTS, ActionVocab, SokobanVariant
 
 from .board import ACTIONS, Board
+from .data import TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
+from .data import training_levels as _training_levels
 from .generator import DIFFICULTIES, Level, generate_level
 from .identity import board_key
 from .solver import optimal_first_actions, solve

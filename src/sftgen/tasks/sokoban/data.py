@@ -14,9 +14,13 @@ import numpy as np
 
 from sftgen.prompts import PromptStyle, direction_name, sokoban_answer, sokoban_messages
 from sftgen.seeding import derive_seed, rng_for
-from sftgen.tasks.sokoban import ACTIONS, Board, Level, SokobanDifficulty, generate_level, optimal_first_actions
-from sftgen.tasks.sokoban.identity import sokoban_key
+from sftgen.tasks.rows import RowSpec
 from sftgen.variants import BASE, ActionVocab, sample_diverse_vocab
+
+from .board import ACTIONS, Board
+from .generator import Level, SokobanDifficulty, generate_level
+from .identity import sokoban_key
+from .solver import optimal_first_actions
 
 MAX_SKIPS = 100_000
 
@@ -78,17 +82,6 @@ def sokoban_reasoning(board: Board, plan: tuple[str, ...], vocab: ActionVocab | 
         f"Shortest plan ({len(plan)} moves): {' '.join(map(name, plan))}. "
         f"Next move: {name(first)}, because {why}. {name(first)} is written as {word}."
     )
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    """How to write rows: diverse words or the base vocabulary, CoT or answer-only, prompt style."""
-
-    diverse: bool
-    cot: bool
-    template: str = "study"
-    paraphrases: tuple[int, ...] = (0,)
-    pool: str = "words"  # the diverse pool: words (the study's kind) or codes
 
 
 def trajectory_states(levels: Iterator[TrainingLevel]) -> Iterator[tuple[TrainingLevel, int, Board, str]]:

@@ -13,13 +13,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from sftgen.data.sokoban import RowSpec
 from sftgen.prompts import PromptStyle, points_answer, points_messages
 from sftgen.seeding import derive_seed, rng_for
-from sftgen.tasks.points import FaceMap, Hand, generate_hand, one_solution
-from sftgen.tasks.points.formula import Tree, parse_formula
-from sftgen.tasks.points.identity import points_key
+from sftgen.tasks.rows import RowSpec
 from sftgen.variants import sample_diverse_face_map
+
+from .cards import FaceMap, Hand, generate_hand
+from .formula import Tree, parse_formula
+from .identity import points_key
+from .solver import one_solution
 
 MAX_SKIPS = 1_000_000
 TRAINING_MAP = FaceMap.uniform(10)
