@@ -27,7 +27,7 @@ OWN_FOLDERS = ("tasks", "integrations")
 STILL_NAMING = {
     "agents.py": "the text-reading agents parse the study tasks' prompts (a served fake model gets text only)",
     "data/study.py": "the study's dataset sizes per task",
-    "envs.py": "the two study envs the adapters wrap",
+    "envs.py": "re-exports the study tasks' envs (now tasks/*/env.py) for integrations/ and older callers",
     "prompts.py": "the two study tasks' prompt builders",
     "report/assets.py": "the viewer's script draws Sokoban boards and card hands",
     "report/differences.py": "the float-eval comparison for General Points",

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.envs import PointsEnv
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, paraphrase_pool, points_answer, points_messages
 from sftgen.tasks.protocol import (
     AGENTS,
@@ -32,6 +31,7 @@ from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
 
 from .cards import FaceMap, Hand, card_label, generate_hand
 from .data import points_reasoning, points_rl_rows, points_sft_rows, training_hands
+from .env import PointsEnv
 from .identity import points_key
 from .solver import one_solution
 from .splits import SPLITS

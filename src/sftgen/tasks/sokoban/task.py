@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.envs import MAX_TURNS, SokobanEnv, parse_action
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool, sokoban_messages
 from sftgen.tasks.protocol import (
     AGENTS,
@@ -31,6 +30,7 @@ from sftgen.variants import BASE, SOKOBAN_VARIANTS, ActionVocab, SokobanVariant
 from .board import ACTIONS, Board
 from .data import TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
 from .data import training_levels as _training_levels
+from .env import MAX_TURNS, SokobanEnv, parse_action
 from .generator import DIFFICULTIES, Level, generate_level
 from .identity import board_key
 from .solver import optimal_first_actions, solve
