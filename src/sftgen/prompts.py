@@ -20,9 +20,9 @@ from importlib import resources
 
 import yaml
 
+from sftgen.tasks.grid import ACTIONS, ActionVocab
 from sftgen.tasks.points import FaceMap, Hand
-from sftgen.tasks.sokoban import ACTIONS, Board
-from sftgen.variants import ActionVocab
+from sftgen.tasks.sokoban import Board
 
 TEMPLATES = ("study", "compact")
 RESPONSE_FORMATS = ("answer", "think")

@@ -1,157 +1,74 @@
-"""Instruction and difficulty variants: what the prompt *declares* versus what the checker *accepts*.
+"""Diverse training pools (words and codes) and their samplers, checked against every evaluation word.
 
-The study's central trick is the fake environment: the prompt declares one vocabulary while the
-checker still accepts the training one. Keeping the declared and the checked side as two separate
-fields makes that (and every honest variant, where they are equal) a plain data choice.
+The study's central trick is the fake environment: the prompt declares one vocabulary while the checker still
+accepts the training one. Each task keeps its own declared/checked variant tables (``tasks/<task>/variants.py``);
+this module keeps what is task-independent and re-exports the study tasks' tables for older callers.
 """
 
 from __future__ import annotations
 
 import itertools
 import string
-import unicodedata
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 import numpy as np
 
-from sftgen.tasks.grid import ACTIONS
-from sftgen.tasks.points import FaceMap
-from sftgen.tasks.sokoban import DIFFICULTIES, SokobanDifficulty
+# Action vocabularies live with the grid moves, the study tasks' variant tables in their tasks; the names stay
+# importable here for integrations/ and older callers.
+from sftgen.tasks.grid import (
+    ALPHABETICAL,
+    BASE,
+    CARDINAL,
+    EMOJI,
+    HELD_OUT_VOCABS,
+    NUMERICAL,
+    RANDOM,
+    VARIATION_SELECTOR,
+    ActionVocab,
+    normalize_word,
+)
+from sftgen.tasks.points.variants import (
+    HELD_OUT_FACE_MAPS,
+    POINTS_DIFFICULTIES,
+    POINTS_VARIANTS,
+    PointsDifficulty,
+    PointsVariant,
+    sample_diverse_face_map,
+)
+from sftgen.tasks.sokoban.variants import SOKOBAN_VARIANTS, SokobanVariant, sokoban_difficulty
 
-VARIATION_SELECTOR = "\ufe0f"
-
-
-def normalize_word(text: str) -> str:
-    """Case-insensitive, whitespace- and emoji-variation-insensitive form of an answer word."""
-    text = unicodedata.normalize("NFC", text.strip()).replace(VARIATION_SELECTOR, "")
-    return text.casefold()
-
-
-@dataclass(frozen=True)
-class ActionVocab:
-    """Four action words in the study's order (Up, Down, Left, Right).
-
-    ``explained`` adds the "where 1 is Up, ..." line: the study explains numerical, alphabetical,
-    random and diverse words, but not Cardinal or Emoji words, whose meaning is self-evident.
-    """
-
-    name: str
-    words: tuple[str, str, str, str]
-    explained: bool
-
-    def __post_init__(self) -> None:
-        if len({normalize_word(w) for w in self.words}) != 4:
-            raise ValueError(f"vocabulary {self.name!r} needs four distinct words, got {self.words}")
-
-    def word_for(self, action: str) -> str:
-        return self.words[ACTIONS.index(action)]
-
-    def action_for(self, word: str) -> str | None:
-        """The action a word means under this vocabulary, or None (case-insensitive exact match)."""
-        wanted = normalize_word(word)
-        for action, candidate in zip(ACTIONS, self.words, strict=True):
-            if normalize_word(candidate) == wanted:
-                return action
-        return None
-
-
-BASE = ActionVocab("base", ("Up", "Down", "Left", "Right"), explained=False)
-CARDINAL = ActionVocab("cardinal", ("North", "South", "West", "East"), explained=False)
-EMOJI = ActionVocab("emoji", ("⬆️", "⬇️", "⬅️", "➡️"), explained=False)
-NUMERICAL = ActionVocab("numerical", ("1", "2", "3", "4"), explained=True)
-ALPHABETICAL = ActionVocab("alphabetical", ("A", "B", "C", "D"), explained=True)
-RANDOM = ActionVocab("random", ("*", "&", "1", "M"), explained=True)
-HELD_OUT_VOCABS = (CARDINAL, EMOJI, NUMERICAL, ALPHABETICAL, RANDOM)
-
-
-@dataclass(frozen=True)
-class SokobanVariant:
-    """An instruction variant: ``declared`` is what the prompt shows (None: no action section)."""
-
-    name: str
-    declared: ActionVocab | None
-    checked: ActionVocab
-
-    @property
-    def is_fake(self) -> bool:
-        return self.declared is not None and self.declared != self.checked
-
-
-SOKOBAN_VARIANTS: dict[str, SokobanVariant] = {
-    v.name: v
-    for v in (
-        SokobanVariant("base", BASE, BASE),
-        SokobanVariant("cardinal", CARDINAL, CARDINAL),
-        SokobanVariant("emoji", EMOJI, EMOJI),
-        SokobanVariant("empty", None, BASE),
-        SokobanVariant("numerical", NUMERICAL, NUMERICAL),
-        SokobanVariant("alphabetical", ALPHABETICAL, ALPHABETICAL),
-        SokobanVariant("random", RANDOM, RANDOM),
-        SokobanVariant("fake_numerical", NUMERICAL, BASE),
-        SokobanVariant("fake_cardinal", CARDINAL, BASE),
-        SokobanVariant("fake_emoji", EMOJI, BASE),
-    )
-}
-
-
-@dataclass(frozen=True)
-class PointsVariant:
-    """A face-card variant: the prompt declares ``declared``; answers are scored with ``scored``."""
-
-    name: str
-    declared: FaceMap
-    scored: FaceMap
-
-    @property
-    def is_fake(self) -> bool:
-        return self.declared != self.scored
-
-
-def _points(name: str, declared: str, scored: str | None = None) -> PointsVariant:
-    return PointsVariant(name, FaceMap.parse(declared), FaceMap.parse(scored or declared))
-
-
-POINTS_VARIANTS: dict[str, PointsVariant] = {
-    v.name: v
-    for v in (
-        _points("all_10", "all_10"),
-        _points("all_5", "all_5"),
-        _points("all_7", "all_7"),
-        _points("all_12", "all_12"),
-        _points("regular", "11-12-13"),
-        _points("fake", "11-12-13", "all_10"),
-        _points("fake_all_5", "all_5", "all_10"),
-    )
-}
-# Face-card maps the diverse sampler must never produce whole: the held-out instruction variants.
-HELD_OUT_FACE_MAPS = frozenset(v.declared for v in POINTS_VARIANTS.values() if v.name != "all_10")
-
-
-@dataclass(frozen=True)
-class PointsDifficulty:
-    """Hand shape: number of cards, whether one card is forced into 14..19 or to be J/Q/K (docs/study.md)."""
-
-    name: str
-    num_cards: int
-    large: bool = False
-    require_face: bool = True
-
-
-POINTS_DIFFICULTIES: dict[str, PointsDifficulty] = {
-    d.name: d
-    for d in (
-        PointsDifficulty("four", 4),
-        PointsDifficulty("five", 5, require_face=False),
-        PointsDifficulty("six", 6, require_face=False),
-        PointsDifficulty("large", 4, large=True, require_face=False),
-    )
-}
-
-
-def sokoban_difficulty(name: str) -> SokobanDifficulty:
-    return DIFFICULTIES[name]
+__all__ = [
+    "ALPHABETICAL",
+    "BASE",
+    "CARDINAL",
+    "CODE_CHARS",
+    "CODE_LENGTHS",
+    "CODE_LETTERS",
+    "CODE_SYMBOLS",
+    "DIVERSE_POOLS",
+    "EMOJI",
+    "HELD_OUT_FACE_MAPS",
+    "HELD_OUT_VOCABS",
+    "NUMERICAL",
+    "POINTS_DIFFICULTIES",
+    "POINTS_VARIANTS",
+    "RANDOM",
+    "SOKOBAN_VARIANTS",
+    "VARIATION_SELECTOR",
+    "ActionVocab",
+    "PointsDifficulty",
+    "PointsVariant",
+    "SokobanVariant",
+    "diverse_code_pool",
+    "diverse_pool",
+    "diverse_word_pool",
+    "forbidden_words",
+    "normalize_word",
+    "sample_diverse_face_map",
+    "sample_diverse_vocab",
+    "sokoban_difficulty",
+]
 
 
 @cache
@@ -233,12 +150,3 @@ def sample_diverse_vocab(rng: np.random.Generator, pool_name: str = "words") -> 
     pool = diverse_pool(pool_name)
     picks = rng.choice(len(pool), size=4, replace=False)
     return ActionVocab("diverse", tuple(pool[int(i)] for i in picks), explained=True)  # type: ignore[arg-type]
-
-
-def sample_diverse_face_map(rng: np.random.Generator) -> FaceMap:
-    """A random J/Q/K map with values in 1..10 that is never a held-out evaluation map."""
-    while True:
-        jack, queen, king = (int(v) for v in rng.integers(1, 11, size=3))
-        face_map = FaceMap(jack, queen, king)
-        if face_map not in HELD_OUT_FACE_MAPS:
-            return face_map

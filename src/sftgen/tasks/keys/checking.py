@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sftgen.tasks.grid import ActionVocab
 from sftgen.tasks.protocol import Outcome
-from sftgen.variants import ActionVocab
 
 from .solver import optimal_first_actions
 from .world import KeysState, Rules

@@ -15,8 +15,9 @@ import numpy as np
 
 from sftgen.prompts import PromptStyle, action_answer
 from sftgen.seeding import content_hash, derive_seed, rng_for
+from sftgen.tasks.grid import BASE
 from sftgen.tasks.protocol import RowRequest
-from sftgen.variants import BASE, sample_diverse_vocab
+from sftgen.variants import sample_diverse_vocab
 
 from .checking import check_data
 from .generator import DIFFICULTIES, KeysDifficulty, Level, generate_level

@@ -19,7 +19,7 @@ from sftgen.prompts import (
     compact_format,
     direction_name,
 )
-from sftgen.variants import ActionVocab
+from sftgen.tasks.grid import ActionVocab
 
 from .world import Cell, KeysState, Rules, door_symbol, key_symbol
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer
+from sftgen.tasks.grid import BASE
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -21,7 +22,6 @@ from sftgen.tasks.protocol import (
     StateFilter,
     VariantInfo,
 )
-from sftgen.variants import BASE
 
 from . import checking, data, prompts
 from .env import TURN_OUTCOMES, KeysEnv

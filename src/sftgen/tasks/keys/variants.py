@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sftgen.variants import ALPHABETICAL, BASE, NUMERICAL, RANDOM, ActionVocab
+from sftgen.tasks.grid import ALPHABETICAL, BASE, NUMERICAL, RANDOM, ActionVocab
 
 from .world import NEXT_COLOUR, ONE_KEY, STANDARD, Rules
 

@@ -16,12 +16,12 @@ import numpy as np
 from sftgen.prompts import PromptStyle, points_answer, points_messages
 from sftgen.seeding import derive_seed, rng_for
 from sftgen.tasks.rows import RowSpec
-from sftgen.variants import sample_diverse_face_map
 
 from .cards import FaceMap, Hand, generate_hand
 from .formula import Tree, parse_formula
 from .identity import points_key
 from .solver import one_solution
+from .variants import sample_diverse_face_map
 
 MAX_SKIPS = 1_000_000
 TRAINING_MAP = FaceMap.uniform(10)

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import Chat, PromptStyle, points_messages
-from sftgen.variants import PointsDifficulty, PointsVariant
 
 from .cards import Hand, generate_hand
+from .variants import PointsDifficulty, PointsVariant
 from .verifier import Outcome, verify
 
 

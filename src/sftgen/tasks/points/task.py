@@ -27,7 +27,6 @@ from sftgen.tasks.protocol import (
     VariantInfo,
 )
 from sftgen.tasks.rows import RowSpec
-from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
 
 from .cards import FaceMap, Hand, card_label, generate_hand
 from .data import points_reasoning, points_rl_rows, points_sft_rows, training_hands
@@ -35,6 +34,7 @@ from .env import PointsEnv
 from .identity import points_key
 from .solver import one_solution
 from .splits import SPLITS
+from .variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
 from .verifier import REWARDS, OutcomeKind, parse_answer, verify
 
 TURN_OUTCOMES = tuple(kind.value for kind in OutcomeKind)

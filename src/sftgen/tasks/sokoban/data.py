@@ -14,8 +14,9 @@ import numpy as np
 
 from sftgen.prompts import PromptStyle, direction_name, sokoban_answer, sokoban_messages
 from sftgen.seeding import derive_seed, rng_for
+from sftgen.tasks.grid import BASE, ActionVocab
 from sftgen.tasks.rows import RowSpec
-from sftgen.variants import BASE, ActionVocab, sample_diverse_vocab
+from sftgen.variants import sample_diverse_vocab
 
 from .board import ACTIONS, Board
 from .generator import Level, SokobanDifficulty, generate_level

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import Chat, PromptStyle, sokoban_messages
-from sftgen.variants import ActionVocab, SokobanVariant
+from sftgen.tasks.grid import ActionVocab
 
 from .board import Board
 from .generator import Level, SokobanDifficulty, generate_level
+from .variants import SokobanVariant
 
 ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)  # for short trusted text; see parse_action
 OPEN_TAG, CLOSE_TAG = "<answer>", "</answer>"

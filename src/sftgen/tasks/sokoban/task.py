@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool, sokoban_messages
+from sftgen.tasks.grid import BASE, ActionVocab
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -25,7 +26,6 @@ from sftgen.tasks.protocol import (
     VariantInfo,
 )
 from sftgen.tasks.rows import RowSpec
-from sftgen.variants import BASE, SOKOBAN_VARIANTS, ActionVocab, SokobanVariant
 
 from .board import ACTIONS, Board
 from .data import TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
@@ -35,6 +35,7 @@ from .generator import DIFFICULTIES, Level, generate_level
 from .identity import board_key
 from .solver import optimal_first_actions, solve
 from .splits import SPLITS
+from .variants import SOKOBAN_VARIANTS, SokobanVariant
 
 TRAINING_DIFFICULTY = "6x6-1"
 CORRECT, WRONG = 1.0, 0.0
