@@ -92,7 +92,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _recipe(work, "eval_n.yaml", "  n: 3", "  n: -3")
     _recipe(work, "steps.yaml", "max_steps: 8", "max_steps: -5")
     _recipe(work, "task_n.yaml", "{task: points, n: 40}", "{task: points, n: -2}")
-    _recipe(work, "split.yaml", "points/fake]", "points/nope]")
+    _recipe(work, "split.yaml", "points/fake,", "points/nope,")
     _recipe(work, "temp.yaml", "  greedy: true", "  temperature: -1")
     (work / "run" / "dataset").mkdir(parents=True)
     (work / "run" / "manifest.json").write_text('{"format": "sftgen-data-v1", "rows": ', encoding="utf-8")
