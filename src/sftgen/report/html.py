@@ -1,8 +1,11 @@
 """``report.html``: one self-contained page (inline CSS/JS, figures as base64 PNG, episodes as inline JSON).
 
 Why self-contained: the page is mailed, attached to issues and opened from ``file://`` on machines with no
-network, so nothing may be fetched. Every text from a run goes through ``html.escape``; the viewer's JSON is
-embedded with ``<``, ``>`` and ``&`` written as ``\\u003c`` etc., so a model's ``</script>`` cannot end the tag.
+network, so nothing may be fetched. Why Jinja2 templates (``resources/report.html.j2`` and the macros of
+``resources/report_macros.html.j2``) with autoescape: every text from a run is escaped unless marked safe, and
+only the page's own CSS/JS and the viewer's JSON are; the JSON goes through ``embed_json`` (``<``, ``>`` and
+``&`` written as ``\\u003c`` etc.), so a model's ``</script>`` cannot end the tag. This module only prepares
+the data (rows of formatted strings, cells, captions, base64 figures); the templates hold all markup.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
-from html import escape
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from sftgen.report.aggregate import ordered_items
 from sftgen.report.assets import CSS, JS
@@ -23,6 +27,7 @@ from sftgen.report.findings import thresholds
 from sftgen.report.markdown import (
     CHECKPOINT_HEADER,
     FINDINGS_RULE,
+    FLOAT_HEADER,
     LEGEND,
     PAIRED_HEADER,
     PAIRED_NOTE,
@@ -30,6 +35,7 @@ from sftgen.report.markdown import (
     TIMING_NOTE,
     VALIDITY_HEADER,
     checkpoint_rows,
+    float_rows,
     paired_rows,
     settings_rows,
     timing_rows,
@@ -48,10 +54,15 @@ from sftgen.report.tables import (
     fmt_interval,
     fmt_spread,
     fmt_study,
+    fmt_validity,
 )
 
 if TYPE_CHECKING:
     from sftgen.report.build import ReportData
+    from sftgen.report.figures import FigureFile
+
+RUNS_HEADER = ["run", "folder", "recipe", "model", "template", "wall time", "checkpoint choice", "runs", "seeds"]
+RUNS_KEYS = ("label", "folder", "recipe", "model", "template", "wall", "choice", "runs", "seeds")
 
 
 def embed_json(data: Any) -> str:
@@ -68,112 +79,130 @@ def embed_json(data: Any) -> str:
     return text
 
 
-@cache
-def _sections() -> Any:
-    """The Jinja2 macros (autoescaped) of ``resources/report_sections.html.j2``."""
-    env = Environment(loader=PackageLoader("sftgen", "resources"), autoescape=True)
-    return env.get_template("report_sections.html.j2").module
-
-
-def _code(text: str) -> str:
+def code_spans(text: str) -> Markup:
     """Escaped text with Markdown's `code` spans as <code> (the differences are written once, for both pages)."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
-def _table(header: list[str], rows: list[list[str]], raw: bool = False) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c if raw else escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+@cache
+def _environment() -> Environment:
+    """Autoescaping templates from ``sftgen/resources`` (package data, so an installed wheel has them)."""
+    env = Environment(
+        loader=PackageLoader("sftgen", "resources"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["code"] = code_spans
+    env.filters["embed_json"] = lambda data: Markup(embed_json(data))
+    return env
 
 
-def _cell(row: TableRow, split: str) -> str:
+@dataclass(frozen=True)
+class CellView:
+    """One Table-1 cell as shown: ours (with spread and interval), validity, the study's number and Δ."""
+
+    method: str
+    split: str
+    success: str  # the number, "–" without one, "not run" for a study-only row
+    interval: str | None  # "±0.05 [0.83, 0.99]"; None without a number
+    shade: str | None  # the green background's opacity, grows with success
+    validity: str | None
+    study: str | None
+    delta: str | None
+    delta_class: str
+
+
+@dataclass(frozen=True)
+class RowView:
+    """One method's row of Table 1: its label, seeds and cells (a study-only row did not run)."""
+
+    label: str
+    seeds: str  # "0, 1"; empty for a study-only row
+    ran: bool
+    cells: list[CellView]
+
+
+@dataclass(frozen=True)
+class TableView:
+    """Table 1 of one task, formatted; ``task`` also names the table's anchor and ``data-task``."""
+
+    task: str
+    title: str
+    groups: list[tuple[str, int]]  # (category title, how many columns it spans)
+    columns: list[str]
+    rows: list[RowView]
+
+
+@dataclass(frozen=True)
+class FigureView:
+    """A figure as a data: URI's payload, so the page fetches nothing."""
+
+    caption: str
+    png_base64: str
+
+
+@dataclass(frozen=True)
+class BaseView:
+    """One run folder's base model: its folder, the probes' one-row tables and its zero-shot evaluation."""
+
+    label: str
+    folder: str
+    probes: list[tuple[str, list[str], list[str]]]  # (title, header, row)
+    zero_shot: list[list[str]] | None  # None when the base has no metrics.json
+
+
+def _cell(row: TableRow, split: str) -> CellView:
     cell, ref, delta = row.cells.get(split), row.study.get(split), row.delta(split)
-    attrs = f'data-method="{escape(row.method)}" data-split="{escape(split)}"'
-    parts = []
+    success, interval, shade = "not run", None, None
     if row.ran:
-        if cell is None or cell.success is None:
-            parts.append('<div class="s">–</div>')
-        else:
-            spread = fmt_spread(cell.success_range)
-            parts.append(
-                f'<div class="s">{fmt(cell.success)} <span class="ci">{spread} {fmt_interval(cell.success_ci)}'
-                f"</span></div>"
-            )
-            shade = f' style="background: rgba(46, 158, 79, {0.08 + 0.3 * cell.success:.2f})"'
-            attrs += shade
-        if cell is not None and cell.validity is not None:
-            validity = f"{fmt(cell.validity)} {fmt_spread(cell.validity_range)} {fmt_interval(cell.validity_ci)}"
-            parts.append(f'<div class="v">validity {validity}</div>')
-    else:
-        parts.append('<div class="s">not run</div>')
-    if ref is not None:
-        d = "" if delta is None else f' <span class="{"d-pos" if delta >= 0 else "d-neg"}">Δ {fmt_delta(delta)}</span>'
-        parts.append(f'<div class="st">study {fmt_study(ref)}{d}</div>')
-    return f"<td {attrs}>{''.join(parts)}</td>"
+        success = "–"
+        if cell is not None and cell.success is not None:
+            success = fmt(cell.success)
+            interval = f"{fmt_spread(cell.success_range)} {fmt_interval(cell.success_ci)}"
+            shade = f"{0.08 + 0.3 * cell.success:.2f}"
+    validity = fmt_validity(cell) if row.ran and cell is not None and cell.validity is not None else None
+    return CellView(
+        method=row.method,
+        split=split,
+        success=success,
+        interval=interval,
+        shade=shade,
+        validity=validity,
+        study=None if ref is None else fmt_study(ref),
+        delta=None if delta is None else fmt_delta(delta),
+        delta_class="d-pos" if delta is not None and delta >= 0 else "d-neg",
+    )
 
 
-def task_table(table: TaskTable) -> str:
+def _table(table: TaskTable) -> TableView:
     """Table 1 of one task: a category header row, a split header row, one row per method."""
-    cats = "".join(
-        f'<th class="cat" colspan="{len(ss)}">{escape(CATEGORY_TITLES.get(c, c))}</th>' for c, ss in table.groups
-    )
-    cols = "".join(f"<th>{escape(column_title(s))}</th>" for s in table.columns)
-    body = []
-    for row in table.rows:
-        seeds = f'<div class="ci">seeds {", ".join(map(str, row.seeds))}</div>' if row.seeds else ""
-        cls = "" if row.ran else ' class="study-only"'
-        cells = "".join(_cell(row, s) for s in table.columns)
-        body.append(f"<tr{cls}><th>{escape(row.label)}{seeds}</th>{cells}</tr>")
-    title = escape(task_title(table.task))
-    return (
-        f'<h3 id="table-{escape(table.task)}">Table 1 — {title}</h3><div class="scroll">'
-        f'<table class="t1" data-task="{escape(table.task)}"><thead><tr><th rowspan="2">method</th>{cats}</tr>'
-        f"<tr>{cols}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-    )
+    rows = [
+        RowView(row.label, ", ".join(map(str, row.seeds)), row.ran, [_cell(row, s) for s in table.columns])
+        for row in table.rows
+    ]
+    groups = [(CATEGORY_TITLES.get(c, c), len(ss)) for c, ss in table.groups]
+    columns = [column_title(s) for s in table.columns]
+    return TableView(table.task, task_title(table.task), groups, columns, rows)
 
 
-def _findings(data: ReportData) -> str:
-    limits = ", ".join(f"<code>{escape(k)}</code> = {escape(str(v))}" for k, v in thresholds().items())
-    items = []
-    for f in data.findings:
-        status = str(f.status)
-        checks = "".join(
-            f'<li><span class="badge {c.status.replace(" ", "-")}">{escape(str(c.status))}</span>'
-            f"<b>{escape(c.task)}</b>: {escape('; '.join(c.details))}</li>"
-            for c in f.checks
-        )
-        items.append(
-            f'<li data-finding="{f.number}" data-status="{escape(status)}"><span class="badge '
-            f'{status.replace(" ", "-")}">{escape(status)}</span><b>{f.number}. {escape(f.title)}</b> '
-            f'<span class="muted">[{escape(f.source)}]</span><ul class="checks">{checks}</ul></li>'
-        )
-    note = f'<p class="muted">Thresholds: {limits}. {escape(FINDINGS_RULE)}</p>'
-    return f'{note}<ul class="findings">{"".join(items)}</ul>'
+def _figure(fig: FigureFile) -> FigureView:
+    return FigureView(fig.caption, base64.b64encode(fig.png).decode("ascii"))
 
 
-def _figure(fig: Any) -> str:
-    b64 = base64.b64encode(fig.png).decode("ascii")
-    return (
-        f'<figure><img alt="{escape(fig.caption)}" src="data:image/png;base64,{b64}">'
-        f"<figcaption>{escape(fig.caption)}</figcaption></figure>"
-    )
-
-
-def _base(data: ReportData) -> str:
-    parts = []
+def _bases(data: ReportData) -> list[BaseView]:
+    """The base model of each run folder that evaluated one."""
+    views = []
     for source in data.sources:
         base = source.base
         if base is None:
             continue
-        parts.append(
-            f"<h3>Base model — {escape(source.label)}</h3><p class='muted'>{escape(str(base.get('dir', '–')))}</p>"
-        )
-        for title, probe in source.base_probes():
-            parts.append(f"<p>{escape(title)}:</p>")
-            parts.append(_table(list(probe), [[fmt(v) for v in probe.values()]]))
+        probes = [(title, list(probe), [fmt(v) for v in probe.values()]) for title, probe in source.base_probes()]
         metrics = source.base_metrics()
+        zero_shot = None
         if metrics:
-            rows = [
+            zero_shot = [
                 [
                     s,
                     str(m.get("n")),
@@ -182,105 +211,49 @@ def _base(data: ReportData) -> str:
                 ]
                 for s, m in ordered_items(metrics.get("splits", {}))
             ]
-            parts.append("<p>Zero-shot evaluation:</p>" + _table(["split", "n", "success [95%]", "validity"], rows))
-    return f'<h2 id="base">Base model</h2>{"".join(parts)}' if parts else ""
-
-
-def _differences(data: ReportData) -> str:
-    items = "".join(f"<li><b>{escape(t)}.</b> {_code(x)}</li>" for t, x in DIFFERENCES)
-    html = f'<h2 id="differences">Differences from the study</h2><ul>{items}</ul>'
-    if data.validity:
-        html += "<h3>Validity: ours (every episode) vs the study's way (episodes with a valid turn only)</h3>"
-        html += _table(VALIDITY_HEADER, validity_rows(data))
-    if data.float_rejections:
-        html += "<h3>General Points: exact successes the study's float check would reject</h3>"
-        html += f"<p>{_code(float_summary(data.float_rejections))}</p>"
-        rows = [
-            [r.run, r.split, str(r.successes), str(r.rejected), ", ".join(r.examples)]
-            for r in data.float_rejections
-            if r.rejected
-        ]
-        html += _table(["run", "split", "successes", "float-rejected", "examples"], rows) if rows else ""
-    return html
-
-
-VIEWER = """<h2 id="viewer-section">Episode viewer</h2>
-<div id="viewer" tabindex="0"><p class="muted">Episodes of each method's chosen checkpoint (lowest seed, up to {per}
-per split). Step with the buttons or the arrow keys.</p>
-<div class="controls"><label>run <select id="viewer-run"></select></label>
-<label>split <select id="viewer-split"></select></label><label>episode <select id="viewer-episode"></select></label>
-<button id="viewer-first" type="button">« first</button><button id="viewer-prev" type="button">◀ prev</button>
-<span id="viewer-turn"></span><button id="viewer-next" type="button">next ▶</button>
-<button id="viewer-last" type="button">last »</button></div>
-<p id="viewer-declared" class="muted"></p>
-<div class="stage"><div><div id="viewer-board"></div><div id="viewer-hand" class="hand"></div>
-<p id="viewer-board-note" class="muted"></p></div>
-<div id="viewer-turn-panel"><table><tbody id="viewer-details"></tbody></table></div></div>
-<details><summary>prompt of the split's first embedded episode (turn 1)</summary>
-<pre id="viewer-prompt"></pre></details>
-</div>"""
+        views.append(BaseView(source.label, str(base.get("dir", "–")), probes, zero_shot))
+    return views
 
 
 def render_html(data: ReportData) -> str:
     """The whole report.html."""
-    header = data.header_rows()
-    runs = _table(
-        ["run", "folder", "recipe", "model", "template", "wall time", "checkpoint choice", "runs", "seeds"],
-        [
-            [
-                r["label"],
-                r["folder"],
-                r["recipe"],
-                r["model"],
-                r["template"],
-                r["wall"],
-                r["choice"],
-                r["runs"],
-                r["seeds"],
-            ]
-            for r in header
-        ],
-    )
-    checkpoints = _table(CHECKPOINT_HEADER, checkpoint_rows(data))
-    settings = _table(SETTINGS_HEADER, [[_code(c) for c in row] for row in settings_rows(data)], raw=True)
-    overview = [f for f in data.figures if f.name.startswith("overview-")]
-    curves = [f for f in data.figures if f.name.startswith("curves-")]
-    nav = " ".join(
-        f'<a href="#{a}">{t}</a>'
-        for a, t in (
-            ("findings", "findings"),
-            ("paired", "paired comparisons"),
-            ("tables", "Table 1"),
-            ("curves", "training curves"),
-            ("checkpoints", "checkpoints"),
-            ("timings", "time per stage"),
-            ("viewer-section", "episodes"),
-            ("differences", "differences"),
-        )
-    )
-    body = [
-        f'<header><h1>sftgen report</h1><p class="muted">Generated {escape(data.generated)}</p>{runs}</header>',
-        f"<nav>{nav}</nav>",
-        f'<h2 id="findings">The study\'s findings, checked</h2>{_findings(data)}',
-        str(_sections().paired(PAIRED_HEADER, paired_rows(data), PAIRED_NOTE)),
-        '<h2 id="tables">Table 1</h2>',
-        f'<p class="muted">{_code(LEGEND)} Study: {escape(STUDY_SOURCE)}.</p>',
-        *(task_table(t) for t in data.tables),
-        *(_figure(f) for f in overview),
-        f'<h2 id="curves">Training curves</h2>{"".join(_figure(f) for f in curves) or "<p>No curves.</p>"}',
-        f'<h2 id="checkpoints">Checkpoints</h2>{checkpoints}',
-        str(_sections().timings(TIMING_HEADER, rows, TIMING_NOTE)) if (rows := timing_rows(data)) else "",
-        f'<h2 id="settings">Training settings</h2>{settings}' if data.training else "",
-        _base(data),
-        VIEWER.replace("{per}", str(data.viewer.get("per_split", 0))),
-        _differences(data),
-        f'<p class="muted">{DAGGER} numbers: {escape(STUDY_MODEL)} rows of the study, transcribed from its PDF.</p>',
-    ]
     return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
-        f"<title>sftgen report</title><style>{CSS}</style></head><body>\n"
-        + "\n".join(body)
-        + f'\n<script type="application/json" id="viewer-data">{embed_json(data.viewer)}</script>'
-        + f"\n<script>{JS}</script>\n</body></html>\n"
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            css=Markup(CSS),  # the page's own constants, the only markup not escaped
+            js=Markup(JS),
+            generated=data.generated,
+            runs_header=RUNS_HEADER,
+            runs=[[r[k] for k in RUNS_KEYS] for r in data.header_rows()],
+            findings=data.findings,
+            thresholds=thresholds(),
+            findings_rule=FINDINGS_RULE,
+            paired_header=PAIRED_HEADER,
+            paired=paired_rows(data),
+            paired_note=PAIRED_NOTE,
+            legend=LEGEND,
+            study_source=STUDY_SOURCE,
+            tables=[_table(t) for t in data.tables],
+            overview=[_figure(f) for f in data.figures if f.name.startswith("overview-")],
+            curves=[_figure(f) for f in data.figures if f.name.startswith("curves-")],
+            checkpoint_header=CHECKPOINT_HEADER,
+            checkpoints=checkpoint_rows(data),
+            timing_header=TIMING_HEADER,
+            timings=timing_rows(data),
+            timing_note=TIMING_NOTE,
+            settings_header=SETTINGS_HEADER,
+            settings=settings_rows(data),
+            bases=_bases(data),
+            per_split=data.viewer.get("per_split", 0),
+            differences=DIFFERENCES,
+            validity_header=VALIDITY_HEADER,
+            validity=validity_rows(data),
+            float_summary=float_summary(data.float_rejections) if data.float_rejections else None,
+            float_header=FLOAT_HEADER,
+            float_rows=float_rows(data),
+            dagger=DAGGER,
+            study_model=STUDY_MODEL,
+            viewer=data.viewer,
+        )
     )

@@ -274,6 +274,18 @@ def validity_rows(data: ReportData) -> list[list[str]]:
     ]
 
 
+FLOAT_HEADER = ["run", "split", "successes", "float-rejected", "examples"]
+
+
+def float_rows(data: ReportData) -> list[list[str]]:
+    """Runs with exact GP answers the study's float check rejects, examples as `code` (both pages use it)."""
+    return [
+        [r.run, r.split, str(r.successes), str(r.rejected), ", ".join(f"`{e}`" for e in r.examples)]
+        for r in data.float_rejections
+        if r.rejected
+    ]
+
+
 def differences_section(data: ReportData) -> list[str]:
     lines = ["## Differences from the study", ""]
     lines += [f"- **{title}.** {text}" for title, text in DIFFERENCES]
@@ -284,12 +296,8 @@ def differences_section(data: ReportData) -> list[str]:
     if data.float_rejections:
         lines += ["### General Points: exact successes the study's float check would reject", ""]
         lines += [float_summary(data.float_rejections), ""]
-        rows = [
-            [r.run, r.split, str(r.successes), str(r.rejected), ", ".join(f"`{e}`" for e in r.examples)]
-            for r in data.float_rejections
-            if r.rejected
-        ]
-        lines += [*_table(["run", "split", "successes", "float-rejected", "examples"], rows), ""] if rows else []
+        rows = float_rows(data)
+        lines += [*_table(FLOAT_HEADER, rows), ""] if rows else []
     return lines
 
 
