@@ -9,7 +9,7 @@ never an exception: the board stays put and the turn is spent, as in the study.
 from __future__ import annotations
 
 # The study tasks' envs now live in their tasks (``tasks/sokoban/env.py``, ``tasks/points/env.py``; new code gets
-# an env from ``get_task(name).make_env``). These names stay importable here for integrations/ and older callers.
+# an env from ``get_task(name).make_env``). These names stay importable here for older callers.
 from sftgen.tasks.points.env import PointsEnv, hand_for_seed
 from sftgen.tasks.sokoban.env import (
     ANSWER_TAG,

@@ -151,7 +151,7 @@ def action_answer(word: str, reasoning: str | None = None) -> str:
     return answer if reasoning is None else f"<think> {reasoning} </think> {answer}"
 
 
-# The names the study's Sokoban code used; integrations/ and older callers import them.
+# The names the study's Sokoban code used; older callers import them.
 sokoban_action_section = action_section
 sokoban_answer = action_answer
 

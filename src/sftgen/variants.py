@@ -15,7 +15,7 @@ from importlib import resources
 import numpy as np
 
 # Action vocabularies live with the grid moves, the study tasks' variant tables in their tasks; the names stay
-# importable here for integrations/ and older callers.
+# importable here for older callers.
 from sftgen.tasks.grid import (
     ALPHABETICAL,
     BASE,

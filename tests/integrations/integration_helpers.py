@@ -1,7 +1,9 @@
 """Sampled answers for agreement tests: the kinds of text a model writes, right and wrong, per item.
 
-Shared by every adapter's agreement test so that each one is checked on the same mix: the reference answer,
-every checked word (Sokoban) or a shuffled / perturbed formula (Points), malformed text and no answer at all.
+Shared by every adapter's agreement test so that each one is checked on the same mix, for every registered task:
+the reference answer, each reference agent's answer (oracle, shortcut, random, written by the task from the
+item's state), every checked word (tasks whose check data has words) or a shuffled / perturbed formula (check data
+with card values), malformed text and no answer at all.
 """
 
 from __future__ import annotations
@@ -9,23 +11,38 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
+
 from sftgen.integrations.items import Item
-from sftgen.prompts import sokoban_answer
-from sftgen.splits import SPLITS, TASKS
+from sftgen.prompts import PromptStyle
+from sftgen.splits import SPLITS
+from sftgen.tasks.protocol import AGENTS, get_task
 
-NOT_YET_INTEGRATED = frozenset({"keys"})
-"""Tasks the adapters do not serve yet: ``integrations/items.py`` keeps a table per task until it reads the task
-protocol (its own issue). Any other new task still fails these tests until it is served or listed here."""
-SERVED_TASKS = tuple(t for t in TASKS if t not in NOT_YET_INTEGRATED)
-SERVED_SPLITS = {n: s for n, s in SPLITS.items() if s.task not in NOT_YET_INTEGRATED}
+GARBAGE = ("", "I think the answer is up.", "<answer></answer>", "<answer> Up")
 
 
-def sampled_answers(item: Item, rng: random.Random) -> list[str]:
-    """A few full responses to ``item``, from full marks to garbage."""
-    garbage = ["", "I think the answer is up.", "<answer></answer>", "<answer> Up"]
-    if item.task == "sokoban":
-        words = item.ground_truth["words"]
-        return [item.reference, *(sokoban_answer(w) for w in words), sokoban_answer("Up"), rng.choice(garbage)]
+def agreement_splits(task: str, total: int = 1000) -> list[tuple[str, int]]:
+    """``total`` items of ``task`` spread evenly over its splits (within their frozen sizes), so that the
+    instruction, fake and difficulty variants are all among them."""
+    splits = [s for s in SPLITS.values() if s.task == task]
+    per_split, plan, left = -(-total // len(splits)), [], total
+    for split in splits:
+        if left > 0:
+            plan.append((split.name, min(split.size, per_split, left)))
+            left -= plan[-1][1]
+    return plan
+
+
+def agent_answers(item: Item, rng: random.Random) -> list[str]:
+    """What each reference agent writes for the item's start state."""
+    task = get_task(item.task)
+    state = task.state_from_data(item.state)
+    draws = np.random.default_rng(rng.randrange(2**32))
+    return [task.reference_answer(agent, state, item.variant, PromptStyle(), draws) for agent in AGENTS]
+
+
+def formula_answers(item: Item, rng: random.Random) -> list[str]:
+    """Near misses of the reference formula: shuffled numbers, one number off, '= 24', a division by zero."""
     values = list(item.ground_truth["card_values"])
     formula = json.loads(item.reference)["formula"]
     shuffled = values[:]
@@ -33,10 +50,17 @@ def sampled_answers(item: Item, rng: random.Random) -> list[str]:
     ops = "".join(rng.choice("+-*/") for _ in values[1:])
     guess = "".join(f"{v}{o}" for v, o in zip(shuffled, [*ops, ""], strict=True))
     return [
-        item.reference,
         json.dumps({"formula": guess}),
         json.dumps({"formula": formula.replace(str(values[0]), str(values[0] + 1), 1)}),
         f"<think>try</think> {{'formula': '{formula} = 24'}}",
         f"{formula}/0",
-        rng.choice(garbage),
     ]
+
+
+def sampled_answers(item: Item, rng: random.Random) -> list[str]:
+    """A few full responses to ``item``, from full marks to garbage."""
+    task = get_task(item.task)
+    extra = [task.play_response(w) for w in item.ground_truth.get("words", [])]
+    if "card_values" in item.ground_truth:
+        extra += formula_answers(item, rng)
+    return [item.reference, *agent_answers(item, rng), *extra, task.play_response("Up"), rng.choice(GARBAGE)]

@@ -3,8 +3,6 @@ inspect's viewer reads, and episode success equal to sftgen's own environments o
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 pytest.importorskip("inspect_ai", reason="inspect_ai is not installed (pip install 'sftgen[inspect]')")
@@ -12,50 +10,29 @@ pytest.importorskip("inspect_ai", reason="inspect_ai is not installed (pip insta
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
-from integration_helpers import SERVED_SPLITS
+from stack_policies import know_items, mixed_answer, play_locally
 
-from sftgen.agents import ReferenceAgent
-from sftgen.envs import SokobanEnv
 from sftgen.integrations import inspect_ai as adapter
 from sftgen.integrations.items import make_items
-from sftgen.splits import get_split
-
-
-def policy(prompt: str) -> str:
-    """A stateless mix of right and wrong answers, a function of the prompt alone (so any order of play agrees)."""
-    draw = random.Random(prompt).random()
-    kind = "oracle" if draw < 0.5 else "random" if draw < 0.8 else "shortcut"
-    return ReferenceAgent(kind).answer(prompt)
+from sftgen.splits import SPLITS
+from sftgen.tasks.protocol import task_names
 
 
 def mock_model():
-    """inspect's mockllm answering with ``policy``; usage is given so that inspect counts no tokens (no tiktoken)."""
+    """inspect's mockllm answering with ``mixed_answer``; usage is given so that inspect counts no tokens (no
+    tiktoken)."""
 
     def outputs(messages, tools, tool_choice, config) -> ModelOutput:
-        output = ModelOutput.from_content("mockllm", policy(messages[-1].text))
+        output = ModelOutput.from_content("mockllm", mixed_answer(messages[-1].text))
         output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
         return output
 
     return get_model("mockllm/model", custom_outputs=outputs)
 
 
-def sftgen_success(split_name: str, n: int, max_turns: int) -> dict[str, bool]:
-    """Each episode played with ``policy`` straight through sftgen's environment, as `sftgen eval` plays it."""
-    split, results = get_split(split_name), {}
-    for instance in split.with_size(n).instances():
-        env = instance.make_env()
-        if isinstance(env, SokobanEnv):
-            env.max_turns = max_turns
-        observation, done = env.observation(), False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(policy(observation[-1]["content"]))
-            done = terminated or truncated
-        results[instance.id] = info["success"]
-    return results
-
-
 def test_every_split_is_an_entry_point_task(tmp_path) -> None:
-    assert set(adapter.TASKS) == set(SERVED_SPLITS)
+    assert set(adapter.TASKS) == set(SPLITS)
+    know_items(make_items("points/fake_all_5", 3))
     logs = inspect_eval(
         "sftgen/points_fake_all_5", model=mock_model(), task_args={"n": 3}, display="none", log_dir=str(tmp_path)
     )
@@ -63,9 +40,19 @@ def test_every_split_is_an_entry_point_task(tmp_path) -> None:
     assert [s.id for s in logs[0].samples] == [f"points/fake_all_5#{i}" for i in range(3)]
 
 
-@pytest.mark.parametrize(("split_name", "max_turns"), [("sokoban/numerical", 8), ("points/fake", 1)])
-def test_episode_success_equals_sftgens_environment_on_1000_episodes(tmp_path, split_name: str, max_turns: int) -> None:
-    n = 1000
+AGREEMENT = {"sokoban": "sokoban/numerical", "points": "points/fake", "keys": "keys/fake_next_colour"}
+"""One split per task (an instruction or fake variant), 1,000 episodes of it: frozen instances past the split's
+own size are drawn the same way."""
+
+
+def test_every_task_has_an_agreement_split() -> None:
+    assert set(AGREEMENT) == set(task_names())
+
+
+@pytest.mark.parametrize("task", sorted(AGREEMENT))
+def test_episode_success_equals_sftgens_environment_on_1000_episodes(tmp_path, task: str) -> None:
+    n, max_turns, split_name = 1000, 12, AGREEMENT[task]
+    expected = play_locally(split_name, n, max_turns)  # first: it makes every prompt of these episodes known
     logs = inspect_eval(
         adapter.split_task(split_name, n=n, max_turns=max_turns),
         model=mock_model(),
@@ -74,9 +61,8 @@ def test_episode_success_equals_sftgens_environment_on_1000_episodes(tmp_path, s
         log_dir=str(tmp_path),
     )
     scored = {str(s.id): s.scores["episode_success"].value == 1.0 for s in logs[0].samples}
-    expected = sftgen_success(split_name, n, max_turns)
-    assert len(scored) == n and scored == expected
-    assert 0 < sum(expected.values()) < n  # both outcomes occur
+    assert len(scored) == n and scored == {key: success for key, (success, *_) in expected.items()}
+    assert 0 < sum(scored.values()) < n  # both outcomes occur
 
 
 def test_multi_turn_episodes_against_sftgen_serve_on_the_tiny_model(tmp_path, monkeypatch) -> None:

@@ -8,19 +8,21 @@ import pytest
 
 rg = pytest.importorskip("reasoning_gym", reason="reasoning-gym is not installed (pip install 'sftgen[reasoning-gym]')")
 
-from integration_helpers import SERVED_SPLITS, SERVED_TASKS, sampled_answers  # noqa: E402
+from integration_helpers import agreement_splits, sampled_answers  # noqa: E402
 from reasoning_gym.games.puzzle24 import Puzzle24Config, Puzzle24Dataset  # noqa: E402
 from reasoning_gym.utils import extract_answer  # noqa: E402
 
 from sftgen.integrations import reasoning_gym as adapter  # noqa: E402
 from sftgen.integrations.items import make_items, score, score_final_answer  # noqa: E402
-from sftgen.splits import get_split  # noqa: E402
+from sftgen.splits import SPLITS, TASKS, get_split  # noqa: E402
+from sftgen.tasks.protocol import task_names  # noqa: E402
 
 
 def test_every_task_and_split_is_registered() -> None:
     names = adapter.registered_names()
-    assert {"sftgen_sokoban", "sftgen_points", "sftgen_sokoban_numerical", "sftgen_points_fake_all_5"} <= set(names)
-    assert len(names) == len(SERVED_SPLITS) + len(SERVED_TASKS)
+    assert {"sftgen_sokoban_numerical", "sftgen_points_fake_all_5", "sftgen_keys_one_key"} <= set(names)
+    assert {f"sftgen_{t}" for t in task_names()} <= set(names)
+    assert len(names) == len(SPLITS) + len(TASKS)
     adapter.register_all()  # a second call is harmless
     for name in names:
         entry = rg.create_dataset(name, size=1)[0]
@@ -51,20 +53,20 @@ def test_seed_draws_fresh_puzzles_and_variants_override() -> None:
         rg.create_dataset("sftgen_points", variant="all_99")
 
 
-def test_score_answer_agrees_with_the_verifier_on_1000_answers_per_task() -> None:
+@pytest.mark.parametrize("task", task_names())
+def test_score_answer_agrees_with_the_verifier_on_1000_answers_per_task(task: str) -> None:
     """reasoning-gym passes the text inside the last <answer> tag; its score must be the verifier's success."""
-    rng = random.Random(0)
-    for split_name, size in (("sokoban/fake_numerical", 170), ("points/all_5", 170)):
+    rng, checked = random.Random(0), 0
+    for split_name, size in agreement_splits(task, total=150):
         dataset = rg.create_dataset(adapter.stack_name(split_name), size=size)
         items = make_items(split_name, size)
-        checked = 0
         for entry, item in zip(dataset, items, strict=True):
             for response in sampled_answers(item, rng):
                 wrapped = f"<think>...</think><answer>{response}</answer>"
                 ours = score(wrapped, item.ground_truth)
                 assert dataset.score_answer(extract_answer(wrapped), entry) == float(ours.success), response
                 checked += 1
-        assert checked >= 1000
+    assert checked >= 1000
 
 
 # points/id#21: cards 9, 2, 4, J with J = 10; 9*4-10-2 = 24.
@@ -91,7 +93,7 @@ def scorer_comparison() -> list[tuple[str, str, float, float, str]]:
             answer,
             puzzle24.score_answer(answer, puzzle24[0]),
             ours(answer, entry),
-            score_final_answer(answer, item.ground_truth).outcome,
+            score_final_answer(answer, item.ground_truth).kind,
         )
         for case, answer in ADVERSARIAL
     ]

@@ -10,36 +10,40 @@ from integration_helpers import sampled_answers
 
 from sftgen.integrations import trl as adapter
 from sftgen.integrations.items import make_items, score
+from sftgen.splits import resolve_splits
+from sftgen.tasks.protocol import task_names
 
 trl = pytest.importorskip("trl", reason="TRL is not installed")
 
 
 def test_rows_carry_the_prompt_and_ground_truth_for_every_task() -> None:
-    dataset = adapter.grpo_dataset("sokoban/numerical,points/fake", size=2)
+    dataset = adapter.grpo_dataset("sokoban/numerical,points/fake,keys/alphabetical", size=2)
     assert dataset.column_names == ["prompt", "ground_truth", "split", "words"]
-    items = make_items("sokoban/numerical", 2) + make_items("points/fake", 2)
+    items = make_items("sokoban/numerical", 2) + make_items("points/fake", 2) + make_items("keys/alphabetical", 2)
     for row, item in zip(dataset, items, strict=True):
         assert row["prompt"] == item.prompt
         assert json.loads(row["ground_truth"]) == item.ground_truth
     assert dataset[0]["words"] == ["1", "2", "3", "4"] and dataset[2]["words"] == []
+    assert dataset[4]["words"] == ["A", "B", "C", "D"]
 
 
-def test_verifier_reward_agrees_with_the_verifier_on_1000_answers_per_task() -> None:
-    """Completions arrive as chat messages, as TRL passes them for chat prompts."""
+@pytest.mark.parametrize("task", task_names())
+def test_verifier_reward_agrees_with_the_verifier_on_1000_answers_per_task(task: str) -> None:
+    """Completions arrive as chat messages, as TRL passes them for chat prompts; one dataset of the task's group
+    (every evaluation split, 15 items each)."""
     rng = random.Random(1)
-    for split_name in ("sokoban/cardinal", "points/regular"):
-        items = make_items(split_name, 170)
-        dataset = adapter.grpo_dataset(split_name, size=170)
-        prompts, completions, truths, expected = [], [], [], []
-        for row, item in zip(dataset, items, strict=True):
-            for answer in sampled_answers(item, rng):
-                prompts.append(row["prompt"])
-                completions.append([{"role": "assistant", "content": answer}])
-                truths.append(row["ground_truth"])
-                expected.append(score(answer, item.ground_truth).reward)
-        assert len(expected) >= 1000
-        rewards = adapter.verifier_reward(prompts=prompts, completions=completions, ground_truth=truths)
-        assert rewards == expected
+    items = [item for split in resolve_splits(task, 15) for item in make_items(split)]
+    dataset = adapter.grpo_dataset(task, size=15)
+    prompts, completions, truths, expected = [], [], [], []
+    for row, item in zip(dataset, items, strict=True):
+        for answer in sampled_answers(item, rng):
+            prompts.append(row["prompt"])
+            completions.append([{"role": "assistant", "content": answer}])
+            truths.append(row["ground_truth"])
+            expected.append(score(answer, item.ground_truth).reward)
+    assert len(expected) >= 1000
+    rewards = adapter.verifier_reward(prompts=prompts, completions=completions, ground_truth=truths)
+    assert rewards == expected
 
 
 def grpo_trainer(tmp_path, dataset, reward_funcs, steps: int):

@@ -1,6 +1,7 @@
 """verifiers adapter: the taskset loads through verifiers' own plugin loaders, and real rollouts (Env.serving,
 run_episode, interception, EvalClient) against a local OpenAI-compatible server that answers from sftgen's
-reference agents are scored by the task's rubric exactly as sftgen's verifier scores them, 1,000 per task."""
+reference agents are scored by the task's rubric exactly as sftgen's verifier scores them, 1,000 per task, and
+multi-turn episodes equal sftgen's own environments, for every registered task."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 vf = pytest.importorskip("verifiers.v1", reason="verifiers is not installed (see docs/integrations.md)")
 
 from fastapi import FastAPI, Request  # noqa: E402
-from stack_policies import mixed_answer, play_locally  # noqa: E402
+from integration_helpers import agreement_splits  # noqa: E402
+from stack_policies import know_items, mixed_answer, play_locally  # noqa: E402
 from verifiers.v1.utils.loaders import (  # noqa: E402
     environment_class,
     harness_class,
@@ -21,7 +23,7 @@ from verifiers.v1.utils.loaders import (  # noqa: E402
 from sftgen.integrations import verifiers as adapter  # noqa: E402
 from sftgen.integrations.items import make_items, score  # noqa: E402
 from sftgen.models.serve import BackgroundServer  # noqa: E402
-from sftgen.splits import SPLITS  # noqa: E402
+from sftgen.tasks.protocol import task_names  # noqa: E402
 
 KEY_VAR = "SFTGEN_REFERENCE_API_KEY"
 
@@ -105,30 +107,26 @@ def test_rollouts_reach_the_model_with_sftgens_prompt(model_server, monkeypatch)
     monkeypatch.setenv(KEY_VAR, "local")
     env = adapter.load_environment("points/fake_all_5", size=4)
     assert isinstance(env, adapter.SftgenEnv)
+    items = make_items("points/fake_all_5", 4)
+    know_items(items)
     before = len(model_server.prompts)
     episodes = run_rollouts(env, model_server.url)
     assert all(e.ok for e in episodes)
-    prompts = {i.prompt[-1]["content"] for i in make_items("points/fake_all_5", 4)}
-    assert set(model_server.prompts[before:]) == prompts
+    assert set(model_server.prompts[before:]) == {i.prompt[-1]["content"] for i in items}
     trace = episodes[0].traces[0]
     assert set(trace.rewards) == {"sftgen_reward"} and set(trace.metrics) >= {"solved"}
 
 
-# 1,000 rollouts per task within the frozen split sizes, fake and instruction variants among them.
-AGREEMENT = {
-    "sokoban": [(name, 100) for name, split in SPLITS.items() if split.task == "sokoban"][:10],
-    "points": [("points/fake", 500), ("points/all_5", 500)],
-}
-
-
-@pytest.mark.parametrize("task", sorted(AGREEMENT))
+@pytest.mark.parametrize("task", task_names())
 def test_rubric_equals_sftgens_verifier_on_1000_rollouts_per_task(model_server, monkeypatch, task: str) -> None:
     monkeypatch.setenv(KEY_VAR, "local")
     checked, solved = 0, 0
-    for split, n in AGREEMENT[task]:
+    for split, n in agreement_splits(task):
+        items = make_items(split, n)
+        know_items(items)
         env = adapter.load_environment(split, size=n)
         episodes = run_rollouts(env, model_server.url)
-        for item, episode in zip(make_items(split, n), episodes, strict=True):
+        for item, episode in zip(items, episodes, strict=True):
             assert episode.ok, episode.errors
             (trace,) = episode.traces
             assert trace.task.data.id == item.id
@@ -141,15 +139,20 @@ def test_rubric_equals_sftgens_verifier_on_1000_rollouts_per_task(model_server, 
     assert checked >= 1000 and 0 < solved < checked
 
 
-def test_multi_turn_sokoban_episodes_equal_sftgens_environment(model_server, monkeypatch) -> None:
-    """Each turn is one request holding only the study's fresh prompt of the current board; the rubric's verdict,
-    the moves and the boards' rewards equal the same answers played straight through sftgen's environment."""
+MULTI_TURN = {"sokoban": ("sokoban/id", "sokoban/fake_cardinal"), "keys": ("keys/id", "keys/fake_numerical")}
+"""An honest and a fake split of each multi-turn task."""
+
+
+@pytest.mark.parametrize("task", sorted(MULTI_TURN))
+def test_multi_turn_episodes_equal_sftgens_environment(model_server, monkeypatch, task: str) -> None:
+    """Each turn is one request holding only the study's fresh prompt of the current state; the rubric's verdict,
+    the moves and the environment's rewards equal the same answers played straight through sftgen's environment."""
     monkeypatch.setenv(KEY_VAR, "local")
-    n, max_turns, outcomes = 50, 8, []
-    for split in ("sokoban/id", "sokoban/fake_cardinal"):
+    n, max_turns, outcomes = 50, 12, []
+    for split in MULTI_TURN[task]:
+        expected = play_locally(split, n, max_turns)  # first: it makes every prompt of these episodes known
         before = len(model_server.prompts)
         episodes = run_rollouts(adapter.load_environment(split, size=n, max_turns=max_turns), model_server.url)
-        expected = play_locally(split, n, max_turns)
         for episode in episodes:
             (trace,) = episode.traces
             assert episode.ok, [e.message for e in trace.errors]
@@ -160,7 +163,6 @@ def test_multi_turn_sokoban_episodes_equal_sftgens_environment(model_server, mon
         sent = model_server.prompts[before:]
         assert len(sent) == sum(turns for _, _, turns, _ in expected.values())
         assert set(model_server.sizes[before:]) == {1}  # one message per request: the fresh prompt, not a history
-        assert all(p.startswith("You are a Sokoban solver") for p in sent)
         outcomes += expected.values()
     solved = sum(success for success, *_ in outcomes)
     assert 0 < solved < len(outcomes) and any(turns > 1 for _, _, turns, _ in outcomes)

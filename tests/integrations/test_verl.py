@@ -14,6 +14,7 @@ from integration_helpers import sampled_answers
 from sftgen.cli import main
 from sftgen.integrations import verl as adapter
 from sftgen.integrations.items import make_items, score
+from sftgen.tasks.protocol import task_names
 
 COLUMNS = ["data_source", "prompt", "ability", "reward_model", "extra_info"]
 
@@ -26,10 +27,11 @@ def export(tmp_path: Path, splits: str, n: int) -> Path:
 
 
 def test_export_writes_verls_rl_layout(tmp_path: Path) -> None:
-    rows = pq.read_table(export(tmp_path, "sokoban/fake_emoji,points/all_7", 3)).to_pylist()
+    rows = pq.read_table(export(tmp_path, "sokoban/fake_emoji,points/all_7,keys/one_key", 3)).to_pylist()
     assert list(rows[0]) == COLUMNS
-    assert [r["data_source"] for r in rows] == ["sftgen_sokoban_fake_emoji"] * 3 + ["sftgen_points_all_7"] * 3
-    items = make_items("sokoban/fake_emoji", 3) + make_items("points/all_7", 3)
+    sources = ["sftgen_sokoban_fake_emoji", "sftgen_points_all_7", "sftgen_keys_one_key"]
+    assert [r["data_source"] for r in rows] == [name for name in sources for _ in range(3)]
+    items = make_items("sokoban/fake_emoji", 3) + make_items("points/all_7", 3) + make_items("keys/one_key", 3)
     for row, item in zip(rows, items, strict=True):
         assert row["prompt"] == item.prompt
         assert row["ability"] == item.task
@@ -58,9 +60,9 @@ def test_verl_reads_the_parquet_and_scores_with_our_verifier(tmp_path: Path) -> 
 
     from sftgen.models.tokenizer import build_tokenizer
 
-    size = 170
-    items = make_items("sokoban/fake_numerical", size) + make_items("points/fake_all_5", size)
-    path = export(tmp_path, "sokoban/fake_numerical,points/fake_all_5", size)
+    size, splits = 100, ("sokoban/fake_numerical", "points/fake_all_5", "keys/fake_next_colour")
+    items = [item for split in splits for item in make_items(split, size)]
+    path = export(tmp_path, ",".join(splits), size)
     rng = random.Random(0)
     answers = [sampled_answers(item, rng) for item in items]
     tokenizer = build_tokenizer([i.question for i in items] + [a for group in answers for a in group])
@@ -76,7 +78,7 @@ def test_verl_reads_the_parquet_and_scores_with_our_verifier(tmp_path: Path) -> 
     )
     compute_score = get_custom_reward_fn(config)
     manager = get_reward_manager_cls("naive")(config=config, tokenizer=tokenizer, compute_score=compute_score)
-    checked = {"sokoban": 0, "points": 0}
+    checked = dict.fromkeys(task_names(), 0)
     for index, (item, group) in enumerate(zip(items, answers, strict=True)):
         row = dataset[index]
         assert row["extra_info"]["id"] == item.id

@@ -1,16 +1,18 @@
 """sftgen splits as inspect_ai tasks (extra ``inspect``), played as in ``sftgen eval``.
 
-Installed with sftgen, the ``inspect_ai`` entry point registers one task per split, named after it, plus
-``sftgen/split`` for any split, variant and difficulty::
+Installed with sftgen, the ``inspect_ai`` entry point registers one task per split of every registered sftgen
+task, named after it (``sftgen/<task>_<split>``), plus ``sftgen/split`` for any split, variant and difficulty::
 
     inspect eval sftgen/sokoban_numerical --model openai/sftgen -M base_url=http://127.0.0.1:8000/v1
-    inspect eval sftgen/split -T split=points/id -T variant=all_5 -T difficulty=five --model ...
+    inspect eval sftgen/split -T split=<task>/<split> -T variant=<variant> -T difficulty=<difficulty> --model ...
 
-Each sample is one episode played through the split's own environment (``Instance.make_env``): Sokoban is
-multi-turn, every turn a fresh stateless prompt of the current board (the study's protocol, so the conversation
-is not grown), up to ``max_turns``; General Points is one turn. The scorer reads the environment's verdict, so a
-sample is solved exactly when ``sftgen eval`` would call the same answers a success. The per-turn answers, whether
-each was valid and the study's reward are kept in the sample's metadata (``sftgen``) for inspect's log viewer.
+Each sample is one episode played through the task's own environment (``Task.make_env``, through
+``sftgen.integrations.items.start_episode``): every turn a fresh stateless prompt of the current state (the
+study's protocol, so the conversation is not grown), up to ``max_turns`` (default and ceiling: the task's own
+budget; a single-turn task plays one turn). The scorer reads the environment's verdict, so a sample is solved
+exactly when ``sftgen eval`` would call the same answers a success. The per-turn answers, whether each was valid
+and the study's reward are kept in the sample's metadata (``sftgen``) for inspect's log viewer, beside the start
+state (``state``, the task's ``state_data``).
 """
 
 from __future__ import annotations
@@ -23,23 +25,20 @@ from inspect_ai.model import ChatMessageUser
 from inspect_ai.scorer import Score, Target, accuracy, scorer, stderr
 from inspect_ai.solver import Generate, TaskState, solver
 
-from sftgen.envs import MAX_TURNS, SokobanEnv
-from sftgen.integrations.items import PREFIX, instance_at, make_item, resolve_split, stack_name, supported_splits
-from sftgen.splits import Split
+from sftgen.integrations.items import DEFAULT_SPLIT, PREFIX, make_item, resolve_split, stack_name, start_episode
+from sftgen.splits import SPLITS, Split
 
 METADATA_KEY = "sftgen"
 
 
 @solver
 def play_episode(
-    split: Split, seed: int | None, template: str, response_format: str, max_turns: int = MAX_TURNS
+    split: Split, seed: int | None, template: str, response_format: str, max_turns: int | None = None
 ) -> Any:
     """Play the sample's episode: prompt the model with the current state, step the environment, repeat."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        env = instance_at(split, state.metadata["index"], seed).make_env(template, response_format)
-        if isinstance(env, SokobanEnv):
-            env.max_turns = max_turns
+        env = start_episode(split, state.metadata["index"], seed, template, response_format, max_turns)
         observation, turns, total, done = env.observation(), [], 0.0, False
         info: dict[str, Any] = {}
         while not done:
@@ -75,21 +74,21 @@ def episode_success() -> Any:
 
 
 def split_task(
-    split: str = "sokoban/id",
+    split: str = DEFAULT_SPLIT,
     n: int | None = None,
     seed: int | None = None,
     variant: str | None = None,
     difficulty: str | None = None,
     template: str = "study",
     response_format: str = "answer",
-    max_turns: int = MAX_TURNS,
+    max_turns: int | None = None,
 ) -> Task:
     """A split (optionally with another variant/difficulty, or fresh puzzles from ``seed``) as an inspect Task."""
     resolved = resolve_split(split, variant, difficulty)
     samples = []
     for index in range(n or resolved.size):
         item = make_item(resolved, index, seed, template, response_format)
-        meta = {**item.info(), "ground_truth": item.ground_truth}
+        meta = {**item.info(), "ground_truth": item.ground_truth, "state": item.state}
         samples.append(Sample(id=item.id, input=item.question, target=item.reference, metadata=meta))
     return Task(
         dataset=MemoryDataset(samples, name=stack_name(resolved)),
@@ -108,7 +107,7 @@ def _named_split_task(name: str) -> Any:
         seed: int | None = None,
         template: str = "study",
         response_format: str = "answer",
-        max_turns: int = MAX_TURNS,
+        max_turns: int | None = None,
     ) -> Task:
         return split_task(name, n, seed, None, None, template, response_format, max_turns)
 
@@ -117,4 +116,4 @@ def _named_split_task(name: str) -> Any:
     return task(name=named.__name__)(named)
 
 
-TASKS: dict[str, Any] = {split.name: _named_split_task(split.name) for split in supported_splits()}
+TASKS: dict[str, Any] = {name: _named_split_task(name) for name in SPLITS}

@@ -1,14 +1,15 @@
 """Split instances as stack-neutral items: a chat prompt, a JSON-able ground truth, a reference answer, a score.
 
 Why one layer under every adapter: a reward in verl or TRL, a score in reasoning-gym and a scorer in inspect_ai
-must each give an answer the score ``sftgen eval`` gives it. Each task says once what its ground truth holds and
-which existing verifier scores it:
+must each give an answer the score ``sftgen eval`` gives it. Nothing here knows a task: every registered task
+(:func:`sftgen.tasks.protocol.task_names`) is served through its :class:`~sftgen.tasks.protocol.Task` alone.
 
-* Sokoban, single-turn: the start board's first move. The ground truth is the *checked* words (what the
-  evaluation parser accepts; on fake splits they differ from the declared ones) and the solver's optimal first
-  moves; the score is ``sftgen.train.rewards.sokoban_step_reward`` (1 for an optimal move, else 0). Whole
-  episodes are played through the environment itself (``Instance.make_env``), see the inspect adapter.
-* General Points: the card values under the *scored* face map; the score is ``verify`` (5 / -1 / -2 / -3).
+* The ground truth is the task's ``check_data(state, variant)`` plus ``task`` (its name): the *checked* side of
+  the variant, so fake splits score what the study scores. ``score`` is ``Task.verify`` on it, an ``Outcome``.
+* A single-turn item of a multi-turn task is the start state's first move (``verify`` scores one answer in one
+  state: for Sokoban and keys, full marks for an optimal move in the checked words).
+* Whole episodes are the task's own env (``Task.make_env`` through ``Instance.make_env``), capped at a turn
+  budget (:func:`start_episode`).
 
 Items of a named split with ``seed=None`` are the frozen split (index ``i`` is ``split.instance(i)``, any size,
 a prefix of the study's). With a ``seed`` they are fresh puzzles of the same variant and difficulty, drawn from
@@ -17,31 +18,26 @@ the seed: more data of one kind, no longer the evaluation split (and not checked
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sftgen.envs import ANSWER_TAG
-from sftgen.prompts import Chat, points_answer, sokoban_answer
+import numpy as np
+
+from sftgen.prompts import Chat, PromptStyle
 from sftgen.seeding import derive_seed
 from sftgen.splits import SPLITS, TASKS, Instance, Split, get_split
-from sftgen.tasks.points import one_solution, parse_answer, verify
-from sftgen.tasks.sokoban import DIFFICULTIES, optimal_first_actions
-from sftgen.train.rewards import SOKOBAN_CORRECT, sokoban_step_reward
-from sftgen.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, SOKOBAN_VARIANTS, ActionVocab
+from sftgen.tasks.protocol import AGENTS, Outcome, StepReturn, Task, TaskEnv, get_task
 
 NAMESPACE = "sftgen-integrations-v1"
 PREFIX = "sftgen_"
-
-
-@dataclass(frozen=True)
-class Score:
-    """One answer's verdict: the study's reward, whether it counts as solved, and a short reason."""
-
-    reward: float
-    success: bool
-    outcome: str
+TASK_KEY = "task"
+"""The ground truth's one key beside the task's check data: which task verifies it (a mixed dataset holds many)."""
+DEFAULT_SPLIT = next(iter(SPLITS))
+"""The split an adapter serves when none is named: the first registered task's first split."""
+FULL_MARKS_AGENTS = AGENTS[:2]
+"""Who writes the reference answer: the oracle (declared words and rules, right on honest variants), else the
+shortcut (training words and rules, right on fake ones); the first whose answer verifies is kept."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,8 @@ class Item:
     prompt: Chat
     ground_truth: dict[str, Any]
     reference: str
+    state: dict[str, Any]
+    """The start state as the task's ``state_data`` (for metadata and viewers; scoring reads ``ground_truth``)."""
 
     @property
     def question(self) -> str:
@@ -65,7 +63,7 @@ class Item:
         return "\n\n".join(m["content"] for m in self.prompt)
 
     def info(self) -> dict[str, Any]:
-        """Where the item comes from (JSON-able), for a stack's metadata column."""
+        """Where the item comes from (JSON-able, one schema for every task), for a stack's metadata column."""
         return {
             "id": self.id,
             "split": self.split,
@@ -77,110 +75,37 @@ class Item:
         }
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """What a task contributes to the adapters; everything else is shared."""
-
-    variants: Mapping[str, object]
-    difficulties: Mapping[str, object]
-    ground_truth: Callable[[Instance], dict[str, Any]]
-    reference: Callable[[dict[str, Any]], str]
-    score: Callable[[str, dict[str, Any]], Score]
-    as_response: Callable[[str], str]
-    """A bare final answer (what reasoning-gym's ``extract_answer`` returns) written as a full response."""
-
-
-def _sokoban_truth(instance: Instance) -> dict[str, Any]:
-    board = instance.materialize().board  # type: ignore[union-attr]
-    words = SOKOBAN_VARIANTS[instance.variant].checked.words
-    return {"task": "sokoban", "words": list(words), "optimal_actions": sorted(optimal_first_actions(board))}
-
-
-def _sokoban_reference(truth: dict[str, Any]) -> str:
-    vocab = ActionVocab("checked", tuple(truth["words"]), explained=True)  # type: ignore[arg-type]
-    return sokoban_answer(vocab.word_for(truth["optimal_actions"][0]))
-
-
-def _sokoban_score(text: str, truth: dict[str, Any]) -> Score:
-    reward = sokoban_step_reward(text, truth["words"], truth["optimal_actions"])
-    success = reward == SOKOBAN_CORRECT
-    return Score(reward, success, "optimal first move" if success else "not an optimal first move")
-
-
-def _sokoban_response(answer: str) -> str:
-    return answer if ANSWER_TAG.search(answer) else sokoban_answer(answer.strip())
-
-
-def _points_truth(instance: Instance) -> dict[str, Any]:
-    hand = instance.materialize()
-    values = hand.values(POINTS_VARIANTS[instance.variant].scored)  # type: ignore[union-attr]
-    return {"task": "points", "cards": hand.labels(), "card_values": list(values)}  # type: ignore[union-attr]
-
-
-def _points_reference(truth: dict[str, Any]) -> str:
-    formula = one_solution(truth["card_values"])
-    if formula is None:
-        raise ValueError(f"cards {truth['cards']} have no solution under values {truth['card_values']}")
-    return points_answer(truth["cards"], truth["card_values"], formula)
-
-
-def _points_score(text: str, truth: dict[str, Any]) -> Score:
-    outcome = verify(text, truth["card_values"])
-    return Score(outcome.reward, outcome.success, outcome.kind.value)
-
-
-def _points_response(answer: str) -> str:
-    return answer if parse_answer(answer) is not None else json.dumps({"formula": answer})
-
-
-TASK_SPECS: dict[str, TaskSpec] = {
-    "sokoban": TaskSpec(
-        SOKOBAN_VARIANTS, DIFFICULTIES, _sokoban_truth, _sokoban_reference, _sokoban_score, _sokoban_response
-    ),
-    "points": TaskSpec(
-        POINTS_VARIANTS, POINTS_DIFFICULTIES, _points_truth, _points_reference, _points_score, _points_response
-    ),
-}
-
-
-def supported_splits() -> list[Split]:
-    """The named splits of every task that has a spec here (tests/integrations flags a task without one)."""
-    return [s for s in SPLITS.values() if s.task in TASK_SPECS]
-
-
-def supported_tasks() -> list[str]:
-    """The tasks that have a spec here."""
-    return [t for t in TASKS if t in TASK_SPECS]
-
-
 def stack_name(split: Split | str) -> str:
-    """``sokoban/numerical`` -> ``sftgen_sokoban_numerical``: the name a split goes by in other stacks."""
+    """``<task>/<split>`` -> ``sftgen_<task>_<split>``: the name a split goes by in other stacks."""
     name = split.name if isinstance(split, Split) else split
     return PREFIX + name.replace("/", "_")
 
 
+def task_split(task: str) -> Split:
+    """The split ``sftgen_<task>`` stands for: the task's first in-distribution (``id``) split."""
+    return next(s for s in SPLITS.values() if s.task == task and s.category == "id")
+
+
 def split_for_stack_name(name: str) -> Split:
-    """Inverse of :func:`stack_name` for the registered splits; ``sftgen_points`` is the task's ``id`` split."""
-    by_name = {stack_name(s): s for s in supported_splits()}
-    by_name |= {f"{PREFIX}{t}": SPLITS[f"{t}/id"] for t in supported_tasks()}
+    """Inverse of :func:`stack_name` for the registered splits; ``sftgen_<task>`` is :func:`task_split`."""
+    by_name = {stack_name(s): s for s in SPLITS.values()}
+    by_name |= {f"{PREFIX}{t}": task_split(t) for t in TASKS}
     if name not in by_name:
         raise KeyError(f"unknown sftgen dataset {name!r}; known: {sorted(by_name)}")
     return by_name[name]
 
 
 def resolve_split(name: str | Split, variant: str | None = None, difficulty: str | None = None) -> Split:
-    """A named split, or the same split with another variant and/or difficulty (a custom split)."""
+    """A named split, or the same split with another variant and/or difficulty of its task (a custom split)."""
     split = name if isinstance(name, Split) else get_split(name)
-    if split.task not in TASK_SPECS:
-        raise ValueError(f"task {split.task!r} has no integration spec yet (sftgen.integrations.items.TASK_SPECS)")
     if variant is None and difficulty is None:
         return split
-    spec = TASK_SPECS[split.task]
+    task = get_task(split.task)
     variant, difficulty = variant or split.variant, difficulty or split.difficulty
-    if variant not in spec.variants:
-        raise ValueError(f"unknown {split.task} variant {variant!r}; known: {sorted(spec.variants)}")
-    if difficulty not in spec.difficulties:
-        raise ValueError(f"unknown {split.task} difficulty {difficulty!r}; known: {sorted(spec.difficulties)}")
+    if variant not in task.variants:
+        raise ValueError(f"unknown {split.task} variant {variant!r}; known: {sorted(task.variants)}")
+    if difficulty not in task.difficulties:
+        raise ValueError(f"unknown {split.task} difficulty {difficulty!r}; known: {sorted(task.difficulties)}")
     custom = f"{split.task}/{variant}@{difficulty}"
     return replace(split, name=custom, variant=variant, difficulty=difficulty, category="custom", in_study=False)
 
@@ -189,6 +114,20 @@ def instance_at(split: Split, index: int, seed: int | None = None) -> Instance:
     """The split's frozen instance ``index``, or (with ``seed``) a fresh one of the same kind."""
     frozen = split.instance(index)
     return frozen if seed is None else replace(frozen, seed=derive_seed(NAMESPACE, seed, split.name, index))
+
+
+def _item_id(instance: Instance, seed: int | None) -> str:
+    """The instance's id, marked with the seed when it is a fresh puzzle rather than the frozen one."""
+    return instance.id if seed is None else f"{instance.id}@seed{seed}"
+
+
+def _full_marks_answer(task: Task[Any], state: Any, variant: str, style: PromptStyle, check: Mapping[str, Any]) -> str:
+    rng = np.random.default_rng(0)  # neither agent draws from it; reference_answer asks for one
+    for agent in FULL_MARKS_AGENTS:
+        answer = task.reference_answer(agent, state, variant, style, rng)
+        if task.verify(answer, check).success:
+            return answer
+    raise ValueError(f"no reference agent of task {task.name!r} solves this {variant!r} state: {check}")
 
 
 def make_item(
@@ -200,21 +139,24 @@ def make_item(
 ) -> Item:
     """Item ``index`` of ``split`` with the prompt ``sftgen eval`` would send for it."""
     instance = instance_at(split, index, seed)
-    spec = TASK_SPECS[split.task]
-    truth = spec.ground_truth(instance)
-    prompt = instance.make_env(template, response_format).observation()
-    item_id = instance.id if seed is None else f"{instance.id}@seed{seed}"
+    task = get_task(split.task)
+    state = instance.state()
+    check = task.check_data(state, split.variant)
+    if TASK_KEY in check:
+        raise ValueError(f"task {task.name!r}: check data may not use the key {TASK_KEY!r}")
+    style = instance.style(template, response_format)
     return Item(
-        item_id,
-        split.name,
-        split.task,
-        index,
-        split.variant,
-        split.difficulty,
-        split.category,
-        prompt,
-        truth,
-        spec.reference(truth),
+        id=_item_id(instance, seed),
+        split=split.name,
+        task=split.task,
+        index=index,
+        variant=split.variant,
+        difficulty=split.difficulty,
+        category=split.category,
+        prompt=instance.make_env(template, response_format).observation(),
+        ground_truth={TASK_KEY: split.task, **check},
+        reference=_full_marks_answer(task, state, split.variant, style, check),
+        state=task.state_data(state),
     )
 
 
@@ -230,13 +172,68 @@ def make_items(
     return [make_item(split, i, seed, template, response_format) for i in range(size or split.size)]
 
 
-def score(text: str, ground_truth: Mapping[str, Any]) -> Score:
+def _task_and_check(ground_truth: Mapping[str, Any]) -> tuple[Task[Any], dict[str, Any]]:
+    check = dict(ground_truth)
+    return get_task(check.pop(TASK_KEY)), check
+
+
+def score(text: str, ground_truth: Mapping[str, Any]) -> Outcome:
     """Score a full model response against an item's ground truth with the task's own verifier."""
-    return TASK_SPECS[ground_truth["task"]].score(text, dict(ground_truth))
+    task, check = _task_and_check(ground_truth)
+    return task.verify(text, check)
 
 
-def score_final_answer(answer: str | None, ground_truth: Mapping[str, Any]) -> Score:
-    """Score a bare final answer (a direction word, a formula) as if the model had answered in sftgen's format."""
+def score_final_answer(answer: str | None, ground_truth: Mapping[str, Any]) -> Outcome:
+    """Score a bare final answer (a move word, a formula) as if the model had answered in sftgen's format: text
+    the task cannot read an answer from is written as the response a person's typed answer stands for."""
+    task, check = _task_and_check(ground_truth)
     if answer is None:
-        return score("", ground_truth)
-    return score(TASK_SPECS[ground_truth["task"]].as_response(answer), ground_truth)
+        return task.verify("", check)
+    return task.verify(answer if task.parse_answer(answer) is not None else task.play_response(answer), check)
+
+
+def turn_budget(split: Split) -> int:
+    """The turns an episode of ``split`` gets in sftgen (its difficulty's; 1 for a single-turn task)."""
+    return get_task(split.task).difficulties[split.difficulty].max_turns
+
+
+@dataclass
+class Episode:
+    """A task's env, reset on an instance, that ends after ``max_turns`` turns at the latest.
+
+    Why a cap here and not on the env: the ``TaskEnv`` protocol has no turn budget to set, and a stack asks for a
+    shorter episode than the task's own (a cheaper rollout); the env's own truncation still applies.
+    """
+
+    id: str
+    """The item id of the instance played (as :attr:`Item.id`)."""
+    env: TaskEnv[Any]
+    max_turns: int
+    turn: int = 0
+
+    def observation(self) -> Chat:
+        return self.env.observation()
+
+    def step(self, text: str) -> StepReturn:
+        """The env's step; ``truncated`` also once the cap is reached unsolved."""
+        observation, reward, terminated, truncated, info = self.env.step(text)
+        self.turn += 1
+        return observation, reward, terminated, truncated or (not terminated and self.turn >= self.max_turns), info
+
+
+def start_episode(
+    split: Split,
+    index: int,
+    seed: int | None = None,
+    template: str = "study",
+    response_format: str = "answer",
+    max_turns: int | None = None,
+) -> Episode:
+    """The episode of item ``index`` (as :func:`instance_at` picks it), at most ``max_turns`` turns long (default
+    and ceiling: the task's own :func:`turn_budget`)."""
+    if max_turns is not None and max_turns < 1:
+        raise ValueError(f"max_turns must be >= 1, got {max_turns}")
+    budget = turn_budget(split)
+    instance = instance_at(split, index, seed)
+    env = instance.make_env(template, response_format)
+    return Episode(_item_id(instance, seed), env, budget if max_turns is None else min(max_turns, budget))

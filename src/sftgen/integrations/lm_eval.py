@@ -1,22 +1,23 @@
-"""sftgen's single-turn splits as an lm-evaluation-harness task group (extra ``lm-eval``).
+"""sftgen's splits as an lm-evaluation-harness task group (extra ``lm-eval``), single-turn.
 
-Every split becomes a ``generate_until`` task, ``sftgen_<task>_<split>``: General Points is one answer per hand;
-Sokoban is the *first move* from the start board (lm-eval tasks are one prompt, one generation, so whole episodes
-are left to the OpenEnv, inspect and verifiers adapters). ``process_results`` scores each generation with
-sftgen's own verifier (``sftgen.integrations.items.score``), so the metrics are what ``sftgen eval`` counts:
+Every split of every registered task becomes a ``generate_until`` task, ``sftgen_<task>_<split>``: a single-turn
+task's one answer, or a multi-turn task's *first move* from the start state (lm-eval tasks are one prompt, one
+generation, so whole episodes are left to the OpenEnv, inspect and verifiers adapters). ``process_results``
+scores each generation with the task's own verifier (``sftgen.integrations.items.score``), so the metrics are what
+``sftgen eval`` counts:
 
-* ``solved``: 1 for a correct formula / an optimal first move in the *checked* words (fake splits check other
-  words or values than the prompt declares), else 0;
-* ``reward``: the study's reward (Points 5 / -1 / -2 / -3, Sokoban 1 / 0).
+* ``solved``: 1 when the verifier calls the answer a success (a correct formula, an optimal move in the
+  *checked* words and rules: fake splits check other words, rules or values than the prompt declares), else 0;
+* ``reward``: the study's reward (the task's ``Outcome.reward``).
 
-Groups: ``sftgen`` (every split), ``sftgen_points`` and ``sftgen_sokoban``. The documents are built in process
+Groups: ``sftgen`` (every split) and ``sftgen_<task>`` per task (tags). The documents are built in process
 (``custom_dataset``), so nothing is downloaded. Two ways in::
 
     python -m sftgen.integrations.lm_eval tasks/sftgen            # writes the YAML files
     lm_eval --model hf --model_args pretrained=runs/sft/final --include_path tasks/sftgen --tasks sftgen_points \\
         --apply_chat_template
 
-    lm_eval.simple_evaluate(model=lm, tasks=[task_config("points/fake", size=100)])   # config dicts, no files
+    lm_eval.simple_evaluate(model=lm, tasks=[task_config("<task>/<split>", size=100)])   # config dicts, no files
 
 The prompt is sftgen's single user message; pass ``--apply_chat_template`` (``apply_chat_template=True``) for
 a chat model, as ``sftgen eval`` sends it as a chat.
@@ -32,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from sftgen.integrations.items import PREFIX, make_items, resolve_split, score, stack_name, supported_splits
+from sftgen.integrations.items import DEFAULT_SPLIT, PREFIX, make_items, resolve_split, score, stack_name
+from sftgen.splits import SPLITS, get_split
 
 METRICS = ("solved", "reward")
 MAX_GEN_TOKS = 512
@@ -40,7 +42,7 @@ HOOKS = "sftgen.integrations.lm_eval"
 
 
 def load_docs(
-    split: str = "points/id",
+    split: str = DEFAULT_SPLIT,
     size: int | None = None,
     seed: int | None = None,
     variant: str | None = None,
@@ -124,8 +126,7 @@ def task_config(
 
 
 def _yaml_config(split: str) -> dict[str, Any]:
-    task = split.split("/", 1)[0]
-    config = _base_config(stack_name(split), {"split": split}, [f"{PREFIX}{task}"])
+    config = _base_config(stack_name(split), {"split": split}, [f"{PREFIX}{get_split(split).task}"])
     hooks = ("custom_dataset", "load_docs"), ("doc_to_text", "doc_to_text"), ("doc_to_target", "doc_to_target")
     hooks += (("process_results", "process_results"),)
     return config | {key: _Function(f"{HOOKS}.{fn}") for key, fn in hooks}
@@ -143,7 +144,7 @@ def write_task_yamls(directory: str | Path, splits: Iterable[str] | None = None)
     """Write one task YAML per split and the ``sftgen`` group, for ``lm_eval --include_path``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    names = list(splits) if splits is not None else [s.name for s in supported_splits()]
+    names = list(splits) if splits is not None else list(SPLITS)
     dumper = type("SftgenDumper", (yaml.SafeDumper,), {})
     dumper.add_representer(_Function, _function_representer)
     written = []

@@ -1,21 +1,22 @@
 """sftgen splits as an OpenEnv environment (extra ``openenv``): a server built with openenv-core's ``create_app``
 and a typed ``EnvClient``.
 
-Why a wrapper and not a re-implementation: every episode is the split's own environment (``Instance.make_env``),
-so a session scores exactly as ``sftgen eval`` does. One server serves every split: ``reset`` picks the episode
-(``split=``, ``index=``, and optionally ``variant=`` / ``difficulty=`` for a custom split, ``seed=`` for a fresh
-puzzle of the same kind instead of the frozen instance), and each ``step`` takes the model's full response:
+Why a wrapper and not a re-implementation: every episode is the task's own environment (``Task.make_env``, through
+``sftgen.integrations.items.start_episode``), so a session scores exactly as ``sftgen eval`` does. One server
+serves every split of every registered task: ``reset`` picks the episode (``split=``, ``index=``, and optionally
+``variant=`` / ``difficulty=`` for a custom split, ``seed=`` for a fresh puzzle of the same kind instead of the
+frozen instance), and each ``step`` takes the model's full response. The reward is the environment's:
 
-* Sokoban is multi-turn: each step is one move, the observation is the fresh prompt of the new board (the study's
-  protocol), and the episode ends solved or after ``max_turns`` (30 by default). The reward is the environment's
-  (the board's step reward); ``success`` says whether the board is solved.
-* General Points is one step, rewarded by ``sftgen.tasks.points.verify`` (5 / -1 / -2 / -3) under the *scored*
-  face values, so fake splits score what the study scores.
+* a multi-turn task (Sokoban, keys) takes one move per step, the observation is the fresh prompt of the new state
+  (the study's protocol), and the episode ends solved or after ``max_turns`` (default and ceiling: the task's own
+  turn budget); ``success`` says whether it ended solved;
+* a single-turn task (General Points) is one step, rewarded by its verifier under the *checked* side of the
+  variant, so fake splits score what the study scores.
 
 Sessions live on OpenEnv's WebSocket route (``/ws``), which :class:`SftgenEnv` uses; its stateless HTTP ``/reset``
 and ``/step`` routes build a new environment per request, so they cannot carry an episode past one call. Run it::
 
-    python -m sftgen.integrations.openenv --port 8000 --split sokoban/fake_numerical
+    python -m sftgen.integrations.openenv --port 8000 --split <task>/<split>
 """
 
 from __future__ import annotations
@@ -31,17 +32,14 @@ from openenv.core.env_server import Action, Environment, Observation, State, cre
 from openenv.core.env_server.types import EnvironmentMetadata
 from pydantic import Field
 
-from sftgen.envs import MAX_TURNS, PointsEnv, SokobanEnv
-from sftgen.integrations.items import instance_at, resolve_split, stack_name
+from sftgen.integrations.items import DEFAULT_SPLIT, Episode, resolve_split, stack_name, start_episode
 from sftgen.splits import Split
-
-DEFAULT_SPLIT = "sokoban/id"
 
 
 class SftgenAction(Action):
-    """The model's whole response for one turn, parsed by the split's environment."""
+    """The model's whole response for one turn, parsed by the task's environment."""
 
-    text: str = Field(description="the model's response, e.g. '<answer>Up</answer>'")
+    text: str = Field(description="the model's response, e.g. '<answer> Up </answer>'")
 
 
 class SftgenObservation(Observation):
@@ -54,7 +52,7 @@ class SftgenObservation(Observation):
     max_turns: int = 1
     valid: bool | None = Field(default=None, description="whether the last response parsed (None after reset)")
     reason: str = ""
-    outcome: str = Field(default="", description="General Points: the verifier's outcome kind")
+    outcome: str = Field(default="", description="the turn's outcome kind (one of the task's turn_outcomes)")
     success: bool = False
 
 
@@ -82,7 +80,7 @@ class SftgenEnvironment(Environment[SftgenAction, SftgenObservation, SftgenState
         difficulty: str | None = None,
         template: str = "study",
         response_format: str = "answer",
-        max_turns: int = MAX_TURNS,
+        max_turns: int | None = None,
     ) -> None:
         super().__init__()
         self.defaults: dict[str, Any] = {
@@ -94,7 +92,7 @@ class SftgenEnvironment(Environment[SftgenAction, SftgenObservation, SftgenState
             "max_turns": max_turns,
         }
         resolve_split(split, variant, difficulty)  # fail at construction, not at the first reset
-        self._env: SokobanEnv | PointsEnv | None = None
+        self._episode: Episode | None = None
         self._split: Split | None = None
         self._next_index = 0
         self._state = SftgenState()
@@ -121,24 +119,25 @@ class SftgenEnvironment(Environment[SftgenAction, SftgenObservation, SftgenState
         self._split = resolve_split(opts["split"], opts["variant"], opts["difficulty"])
         index = self._next_index if index is None else index
         self._next_index = index + 1
-        instance = instance_at(self._split, index, seed)
-        self._env = instance.make_env(opts["template"], opts["response_format"])
-        if isinstance(self._env, SokobanEnv):
-            self._env.max_turns = opts["max_turns"]
-        instance_id = instance.id if seed is None else f"{instance.id}@seed{seed}"
+        self._episode = start_episode(
+            self._split, index, seed, opts["template"], opts["response_format"], opts["max_turns"]
+        )
         self._state = SftgenState(
-            episode_id=episode_id or str(uuid.uuid4()), split=self._split.name, instance_id=instance_id, index=index
+            episode_id=episode_id or str(uuid.uuid4()),
+            split=self._split.name,
+            instance_id=self._episode.id,
+            index=index,
         )
         return self._observation(None, done=False)
 
     def step(self, action: SftgenAction, timeout_s: float | None = None, **_: Any) -> SftgenObservation:
-        """One turn: the split's environment parses and scores ``action.text``."""
-        if self._env is None or self._state.done:
+        """One turn: the task's environment parses and scores ``action.text``."""
+        if self._episode is None or self._state.done:
             raise RuntimeError("no episode running: call reset()")
-        _, reward, terminated, truncated, info = self._env.step(action.text)
+        _, reward, terminated, truncated, info = self._episode.step(action.text)
         state = self._state
         state.step_count += 1
-        state.turn = info["turn"]
+        state.turn = self._episode.turn
         state.total_reward += reward
         state.success = bool(info["success"])
         state.done = terminated or truncated
@@ -147,18 +146,17 @@ class SftgenEnvironment(Environment[SftgenAction, SftgenObservation, SftgenState
             done=state.done,
             valid=info["valid"],
             reason=info["reason"],
-            outcome=info.get("outcome", ""),
+            outcome=info["outcome"],
         )
 
     def _observation(self, reward: float | None, done: bool, **verdict: Any) -> SftgenObservation:
-        assert self._env is not None and self._split is not None
-        max_turns = self._env.max_turns if isinstance(self._env, SokobanEnv) else 1
+        assert self._episode is not None and self._split is not None
         return SftgenObservation(
-            messages=[dict(m) for m in self._env.observation()],
+            messages=[dict(m) for m in self._episode.observation()],
             split=self._split.name,
             instance_id=self._state.instance_id,
             turn=self._state.turn,
-            max_turns=max_turns,
+            max_turns=self._episode.max_turns,
             success=self._state.success,
             reward=reward,
             done=done,
@@ -173,7 +171,7 @@ class SftgenEnvironment(Environment[SftgenAction, SftgenObservation, SftgenState
         return EnvironmentMetadata(
             name=stack_name(self.defaults["split"]),
             description="sftgen split as an OpenEnv environment: reset(split=, index=, variant=, difficulty=, "
-            "seed=), step(text=model response); Sokoban is multi-turn, General Points one turn.",
+            "seed=), step(text=model response); one step per move, up to max_turns.",
             version="1",
         )
 
@@ -225,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default=DEFAULT_SPLIT, help="default split of a reset that names none")
     parser.add_argument("--variant")
     parser.add_argument("--difficulty")
-    parser.add_argument("--max-turns", type=int, default=MAX_TURNS)
+    parser.add_argument("--max-turns", type=int, help="turn cap per episode (default: the task's own budget)")
     parser.add_argument("--max-sessions", type=int, default=64)
     args = parser.parse_args(argv)
     app = create_sftgen_app(

@@ -1,15 +1,15 @@
 """sftgen's tasks and splits as reasoning-gym datasets (extra ``reasoning-gym``).
 
-Importing this module registers ``sftgen_<task>`` (the task's ``id`` split) and ``sftgen_<task>_<split>`` for
-every named split, so ``reasoning_gym.create_dataset("sftgen_sokoban_numerical", size=1000, seed=None)`` gives
-the frozen split's first 1,000 instances and ``seed=7`` gives fresh puzzles of the same kind. ``variant=`` and
-``difficulty=`` give any other combination (``create_dataset("sftgen_points", variant="all_5",
-difficulty="five")``).
+Importing this module registers, for every registered sftgen task, ``sftgen_<task>`` (the task's ``id`` split)
+and ``sftgen_<task>_<split>`` for each of its named splits, so ``reasoning_gym.create_dataset(
+"sftgen_sokoban_numerical", size=1000, seed=None)`` gives the frozen split's first 1,000 instances and ``seed=7``
+gives fresh puzzles of the same kind. ``variant=`` and ``difficulty=`` give any other combination
+(``create_dataset("sftgen_points", variant="all_5", difficulty="five")``).
 
 Why not reasoning-gym's own ``puzzle24``/``sokoban``: its puzzle24 scorer credits answers our verifier rejects
 (see docs/integrations.md), and sftgen's value is the instruction and fake variants, which it has no notion of.
 ``score_answer`` gets the bare final answer reasoning-gym extracts from ``<answer>`` tags; it is scored as if the
-model had answered in sftgen's format, 1.0 for a solved item (Sokoban: an optimal first move), else 0.0.
+model had answered in sftgen's format, 1.0 for a solved item (a multi-turn task's optimal first move), else 0.0.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from reasoning_gym.dataset import ProceduralDataset
 from reasoning_gym.factory import DATASETS, register_dataset
 
 from sftgen.integrations.items import (
+    DEFAULT_SPLIT,
     PREFIX,
     make_item,
     resolve_split,
     score_final_answer,
     split_for_stack_name,
     stack_name,
-    supported_splits,
-    supported_tasks,
 )
 from sftgen.prompts import PromptStyle
+from sftgen.splits import SPLITS, TASKS
 
 
 @dataclass
@@ -38,8 +38,8 @@ class SftgenConfig:
     """reasoning-gym configuration of one sftgen dataset; each registered name sets its own defaults of ``split``
     and ``dataset_name`` (entries name their dataset, so that reasoning-gym's composite datasets score them)."""
 
-    split: str = "sokoban/id"
-    dataset_name: str = "sftgen_sokoban"
+    split: str = DEFAULT_SPLIT
+    dataset_name: str = stack_name(DEFAULT_SPLIT)
     variant: str | None = None
     difficulty: str | None = None
     template: str = "study"
@@ -74,6 +74,7 @@ class SftgenDataset(ProceduralDataset):
                 "source_dataset": self.config.dataset_name,
                 "source_index": idx,
                 "ground_truth": item.ground_truth,
+                "state": item.state,
                 "difficulty": {"variant": item.variant, "difficulty": item.difficulty},
             },
         }
@@ -84,7 +85,7 @@ class SftgenDataset(ProceduralDataset):
 
 def registered_names() -> list[str]:
     """Every dataset name this module registers."""
-    return [f"{PREFIX}{task}" for task in supported_tasks()] + [stack_name(split) for split in supported_splits()]
+    return [f"{PREFIX}{task}" for task in TASKS] + [stack_name(split) for split in SPLITS]
 
 
 def register_all() -> None:

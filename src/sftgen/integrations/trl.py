@@ -1,20 +1,21 @@
-"""sftgen splits as TRL GRPO prompts, scored by the verifier in TRL's ``reward_funcs`` signature (TRL is a core
+"""sftgen splits as TRL GRPO prompts, scored by the verifier in TRL's reward_funcs signature (TRL is a core
 dependency; no extra).
 
-``grpo_dataset("sokoban/id,points/id", size=256)`` has the columns ``prompt`` (chat), ``ground_truth`` (JSON,
-one schema for every task, so one dataset can mix tasks), ``split`` and ``words`` (a Sokoban item's checked
-words, for the episode reward). Rewards:
+``grpo_dataset("<task>/<split>,<task>/<split>", size=256)`` has the columns ``prompt`` (chat), ``ground_truth``
+(JSON, one column for every task, so one dataset can mix tasks), ``split`` and ``words`` (the checked action
+words where the task's check data has them, else empty; the episode reward reads them). Rewards:
 
-* :data:`verifier_reward`: each completion scored by the row's task verifier through
-  :func:`sftgen.integrations.items.score` (``sokoban_step_reward`` / ``verify``, the functions ``sftgen train
-  grpo`` rewards with), checked for length and type by ``sftgen.train.rewards.checked``.
-* :func:`episode_reward`: Sokoban's whole-episode reward (``sftgen.train.episode_reward.EpisodeReward``), which
-  plays each rollout's first move on with the trainer's own model; call ``.attach(trainer)`` once the trainer
-  exists. It needs prompts that declare the row's words, so it fits honest variants, not fake or empty ones.
+* :data:`verifier_reward`: each completion scored by its row's task verifier (``Task.verify`` through
+  :func:`sftgen.integrations.items.score`, what ``sftgen train grpo`` rewards with), checked for length and type
+  by ``sftgen.train.rewards.checked``. A multi-turn task's row is its start state's first move.
+* :func:`episode_reward`: the whole-episode reward of ``sftgen.train.episode_reward.EpisodeReward``, which plays
+  each rollout's first move on with the trainer's own model; call ``.attach(trainer)`` once the trainer exists.
+  It serves only the task named by ``episode_reward.EPISODE_TASK`` (Sokoban: it rebuilds the board from the
+  prompt) and needs prompts that declare the row's words, so it fits honest variants, not fake or empty ones.
 
-Why not TRL's ``environment_factory`` for multi-turn Sokoban: it grows one chat with tool calls and tool results,
-while the study restarts every turn from a fresh prompt of the current board; the episode reward keeps the study's
-protocol (see ``sftgen.train.episode_reward``).
+Why not TRL's ``environment_factory`` for multi-turn tasks: it grows one chat with tool calls and tool results,
+while the study restarts every turn from a fresh prompt of the current state; the episode reward keeps the
+study's protocol (see ``sftgen.train.episode_reward``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ verifier_reward: RewardFunc = checked(_verifier_reward, "sftgen_verifier")
 def episode_reward(
     template: str = "study", response_format: str = "answer", turns: int = 30, max_new_tokens: int = 64
 ) -> Any:
-    """Sokoban's whole-episode TRL reward for :func:`grpo_dataset` rows; ``.attach(trainer)`` before training."""
+    """The whole-episode TRL reward for :func:`grpo_dataset` rows of ``EPISODE_TASK``; ``.attach(trainer)``
+    before training."""
     from sftgen.train.episode_reward import EpisodeReward
 
     return EpisodeReward(PromptStyle(template, 0, response_format), turns, max_new_tokens)

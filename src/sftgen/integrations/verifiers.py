@@ -3,19 +3,20 @@
 This module is a verifiers taskset plugin: it exports one ``vf.Taskset``, one ``vf.Env`` and one ``vf.Harness``
 subclass in ``__all__``. verifiers imports a plugin by a top-level module name (``--env.taskset.id <name>``), so
 importing this module also registers it as ``sftgen_verifiers``; :func:`load_environment` and
-:func:`load_taskset` go through verifiers' own loaders with that id. Each task is one item of a split, with
-sftgen's prompt; its rubric is sftgen's verifier:
+:func:`load_taskset` go through verifiers' own loaders with that id. Each task is one item of a split of any
+registered sftgen task, with sftgen's prompt; its rubric is the task's own verifier:
 
-* single-turn (General Points, Sokoban's first move; ``max_turns=1``, the default): reward ``sftgen_reward`` is
-  the study's reward of the model's reply (``sftgen.integrations.items.score``: Points 5 / -1 / -2 / -3 under
-  the *scored* face values, Sokoban 1 for an optimal first move in the *checked* words, so fake splits score what
-  the study scores), weight 1; metric ``solved`` is 1 for a correct formula / optimal first move;
-* multi-turn Sokoban (``max_turns`` > 1): :class:`SftgenEnv` plays the episode through the split's own
-  environment, one move per turn, each turn sending the study's fresh prompt of the current board (the harness
-  sends only the latest user message, so the conversation is not grown); ``sftgen_reward`` and ``solved`` are 1
-  when the board ends solved, and metrics ``turns`` and ``env_reward`` (the boards' summed step rewards) are kept.
+* single-turn (``max_turns=1``, the default; a multi-turn task's first move): reward ``sftgen_reward`` is the
+  study's reward of the model's reply (``sftgen.integrations.items.score``, ``Task.verify`` on the *checked*
+  side of the variant, so fake splits score what the study scores), weight 1; metric ``solved`` is 1 when the
+  verifier calls the reply a success (a correct formula, an optimal move);
+* multi-turn (``max_turns`` > 1, for tasks whose episodes last more than one turn): :class:`SftgenEnv` plays the
+  episode through the task's own environment, one move per turn, each turn sending the study's fresh prompt of
+  the current state (the harness sends only the latest user message, so the conversation is not grown);
+  ``sftgen_reward`` and ``solved`` are 1 when the episode ends solved, and metrics ``turns`` and ``env_reward``
+  (the environment's summed step rewards) are kept.
 
-Choose the split with ``--env.taskset.split points/fake`` and optionally ``variant``, ``difficulty``, ``size``,
+Choose the split with ``--env.taskset.split <task>/<split>`` and optionally ``variant``, ``difficulty``, ``size``,
 ``seed`` (fresh puzzles of the same kind) and ``max_turns``.
 """
 
@@ -29,15 +30,14 @@ import httpx
 import verifiers.v1 as vf
 from verifiers.v1.dialects.chat import message_to_wire
 
-from sftgen.envs import SokobanEnv
-from sftgen.integrations.items import instance_at, make_items, resolve_split, score
+from sftgen.integrations.items import DEFAULT_SPLIT, make_items, resolve_split, score, start_episode, turn_budget
 
 TASKSET_ID = "sftgen_verifiers"
 """What ``--env.taskset.id`` names to load this taskset: verifiers resolves an id to a top-level module (or one
 of its own), never to a dotted path, so the module is registered under this name when it is imported."""
 sys.modules.setdefault(TASKSET_ID, sys.modules[__name__])
 EPISODE_KEY = "sftgen_episode"
-"""``trace.info`` key of a played Sokoban episode (success, the boards' summed reward, each move)."""
+"""``trace.info`` key of a played episode (success, the environment's summed reward, each move)."""
 
 __all__ = ["SftgenEnv", "SftgenReplyHarness", "SftgenTaskset"]
 
@@ -45,7 +45,7 @@ __all__ = ["SftgenEnv", "SftgenReplyHarness", "SftgenTaskset"]
 class SftgenTasksetConfig(vf.TasksetConfig):
     """Which sftgen items the taskset yields (``--env.taskset.<field>``)."""
 
-    split: str = "points/id"
+    split: str = DEFAULT_SPLIT
     size: int | None = None
     """First ``size`` items (default: the split's own size)."""
     seed: int | None = None
@@ -55,7 +55,8 @@ class SftgenTasksetConfig(vf.TasksetConfig):
     template: str = "study"
     response_format: str = "answer"
     max_turns: int = 1
-    """Sokoban: 1 scores the first move; more plays the episode, up to this many moves (General Points: 1)."""
+    """1 scores the first reply; more plays the episode, up to this many moves (at most the task's own budget; a
+    single-turn task always gets 1)."""
 
 
 class SftgenData(vf.TaskData):
@@ -75,26 +76,26 @@ class SftgenTask(vf.Task[SftgenData, vf.State, vf.TaskConfig]):
 
     @property
     def key(self) -> str:
-        """The item id (``points/fake#3``): durable across runs, unlike the content hash with ``idx``."""
+        """The item id (``<task>/<split>#3``): durable across runs, unlike the content hash with ``idx``."""
         return self.data.id or self.hash
 
     @vf.reward
     async def sftgen_reward(self, task: SftgenData, trace: vf.Trace) -> float:
-        """The study's reward of the reply; for a played episode, 1 when the board ends solved."""
+        """The study's reward of the reply; for a played episode, 1 when it ends solved."""
         if EPISODE_KEY in trace.info:
             return float(trace.info[EPISODE_KEY]["success"])
         return float(score(trace.last_reply, task.ground_truth).reward)
 
     @vf.metric
     async def solved(self, task: SftgenData, trace: vf.Trace) -> float:
-        """1 when the reply solves the item (a correct formula, an optimal first move, a solved board)."""
+        """1 when the reply solves the item (the verifier's success), or the played episode ends solved."""
         if EPISODE_KEY in trace.info:
             return float(trace.info[EPISODE_KEY]["success"])
         return float(score(trace.last_reply, task.ground_truth).success)
 
     @vf.metric
     async def turns(self, trace: vf.Trace) -> dict[str, float]:
-        """A played episode's moves and the boards' summed step rewards."""
+        """A played episode's moves and the environment's summed step rewards."""
         episode = trace.info.get(EPISODE_KEY)
         if episode is None:
             return {"turns": 1.0, "env_reward": 0.0}
@@ -109,7 +110,7 @@ class SftgenTaskset(vf.Taskset[SftgenTask, SftgenTasksetConfig]):
         split = resolve_split(config.split, config.variant, config.difficulty)
         source = {"split": config.split, "variant": config.variant, "difficulty": config.difficulty}
         source |= {"seed": config.seed, "template": config.template, "response_format": config.response_format}
-        max_turns = config.max_turns if split.task == "sokoban" else 1
+        max_turns = min(config.max_turns, turn_budget(split))
         for item in make_items(split, config.size, config.seed, config.template, config.response_format):
             data = SftgenData(
                 id=item.id,
@@ -132,7 +133,7 @@ class SftgenEnvConfig(vf.EnvConfig):
 
 
 class SftgenEnv(vf.Env[SftgenEnvConfig]):
-    """One item per episode: a single reply, or (Sokoban, ``max_turns`` > 1) the episode played move by move."""
+    """One item per episode: a single reply, or (``max_turns`` > 1) the episode played move by move."""
 
     async def run(self, task: vf.Task, agents: vf.Agents) -> None:
         data = task.data
@@ -141,13 +142,13 @@ class SftgenEnv(vf.Env[SftgenEnvConfig]):
             return
         source = data.source
         split = resolve_split(source["split"], source["variant"], source["difficulty"])
-        env = instance_at(split, data.index, source["seed"]).make_env(source["template"], source["response_format"])
-        assert isinstance(env, SokobanEnv), "only Sokoban is multi-turn"
-        env.max_turns = data.max_turns
+        env = start_episode(
+            split, data.index, source["seed"], source["template"], source["response_format"], data.max_turns
+        )
         moves: list[dict[str, Any]] = []
         env_reward, info = 0.0, {"success": False}
         async with agents.agent.interaction(task) as interaction:
-            segment = await interaction.turn()  # the task's prompt (the start board) opens the exchange
+            segment = await interaction.turn()  # the task's prompt (the start state) opens the exchange
             while not segment.terminated:
                 _, reward, terminated, truncated, info = env.step(segment.last_reply)
                 env_reward += reward
@@ -171,8 +172,8 @@ class SftgenReplyHarness(vf.Harness[SftgenReplyHarnessConfig]):
     Why not verifiers' ``null`` chat program: it runs as a uv script in a runtime, which builds its own
     environment from the network on first use; an sftgen turn needs one model call and no tools. verifiers
     allows an in-process loop as long as every model call goes through the rollout's interception ``endpoint``,
-    which records it on the trace. A resumed exchange (the next Sokoban move) sends only the latest user message:
-    the study's protocol is a fresh prompt of the current board each turn, not a growing conversation.
+    which records it on the trace. A resumed exchange (the next move) sends only the latest user message: the
+    study's protocol is a fresh prompt of the current state each turn, not a growing conversation.
     """
 
     APPENDS_SYSTEM_PROMPT = True
@@ -208,17 +209,17 @@ class SftgenReplyHarness(vf.Harness[SftgenReplyHarnessConfig]):
         return vf.ProgramResult(exit_code=0 if ok else 1, stdout="", stderr="" if ok else response.text[-2000:])
 
 
-def taskset_config(split: str = "points/id", **fields: Any) -> SftgenTasksetConfig:
+def taskset_config(split: str = DEFAULT_SPLIT, **fields: Any) -> SftgenTasksetConfig:
     """The taskset config for ``split`` (fields: ``size``, ``seed``, ``variant``, ``difficulty``, ...)."""
     return SftgenTasksetConfig(id=TASKSET_ID, split=split, **fields)
 
 
-def load_taskset(split: str = "points/id", **fields: Any) -> SftgenTaskset:
+def load_taskset(split: str = DEFAULT_SPLIT, **fields: Any) -> SftgenTaskset:
     """The taskset through verifiers' own loader (``vf.load_taskset``), as ``--env.taskset.id`` loads it."""
     return vf.load_taskset(taskset_config(split, **fields))  # type: ignore[return-value]
 
 
-def load_environment(split: str = "points/id", agent: vf.AgentConfig | None = None, **fields: Any) -> vf.Env:
+def load_environment(split: str = DEFAULT_SPLIT, agent: vf.AgentConfig | None = None, **fields: Any) -> vf.Env:
     """A verifiers environment (:class:`SftgenEnv`) over ``split`` (the ``load_environment`` convention).
 
     The agent runs locally by default (a subprocess runtime, which the in-process harness leaves idle): verifiers'

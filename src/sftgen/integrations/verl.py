@@ -1,14 +1,15 @@
 """sftgen splits as verl RL data, and the verifier as verl's ``compute_score`` (extra ``verl``).
 
-``sftgen export verl --split sokoban/numerical,points --out train.parquet`` writes verl's RL parquet layout:
+``sftgen export verl --split <task>/<split>,<task> --out train.parquet`` writes verl's RL parquet layout:
 ``data_source`` (``sftgen_<task>_<split>``), ``prompt`` (chat messages), ``ability`` (the task),
-``reward_model`` (``style`` "rule", ``ground_truth`` as a JSON string, so that Sokoban and Points rows share one
+``reward_model`` (``style`` "rule", ``ground_truth`` as a JSON string, so that every task's rows share one
 parquet schema) and ``extra_info`` (split, index, id, variant, difficulty, category). Point verl at the scorer
 with ``reward.custom_reward_function.path=<this file> reward.custom_reward_function.name=compute_score``.
 
-Single-step only: a Sokoban row is the start board's first move, scored 1 for an optimal move. verl 0.9.1 plays
-multi-turn episodes only through its agent loop, which needs an async rollout server (vLLM or SGLang), so it
-cannot run on a CPU machine and has no test here; docs/integrations.md says so.
+Single-step only: a multi-turn task's row (Sokoban, keys) is the start state's first move, scored by the task's
+verifier (1 for an optimal move). verl 0.9.1 plays multi-turn episodes only through its agent loop, which needs an
+async rollout server (vLLM or SGLang), so it cannot run on a CPU machine and has no test here;
+docs/integrations.md says so.
 
 This module imports nothing from verl: the parquet is plain pyarrow and ``compute_score`` a plain function, so
 exporting needs no verl install, and verl loads the function by file path in its own workers.
@@ -64,7 +65,7 @@ def compute_score(
     extra_info: Mapping[str, Any] | None = None,
     **_kwargs: Any,
 ) -> dict[str, float]:
-    """verl's reward signature: ``score`` is the study's reward (Sokoban 1/0, Points 5/-1/-2/-3), ``acc`` 1/0."""
+    """verl's reward signature: ``score`` is the study's reward (the task's ``Outcome.reward``), ``acc`` 1/0."""
     truth = json.loads(ground_truth) if isinstance(ground_truth, str) else ground_truth
     verdict = score(solution_str, truth)
     return {"score": verdict.reward, "acc": float(verdict.success)}

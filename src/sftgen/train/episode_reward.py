@@ -28,11 +28,13 @@ from sftgen.models.hf_backend import HFBackend
 from sftgen.models.sampling import Sampling
 from sftgen.prompts import PromptStyle
 from sftgen.tasks.sokoban import Board, Level, SokobanDifficulty
-from sftgen.train.rewards import SOKOBAN_CORRECT, SOKOBAN_WRONG, completion_text
+from sftgen.train.rewards import completion_text
 from sftgen.variants import SokobanVariant
 
 EPISODE_TASK = "sokoban"
 """The one task whose RL rows this reward can replay (it rebuilds the board from the prompt)."""
+SOLVED, UNSOLVED = 1.0, 0.0
+"""The reward of a rollout whose episode ends solved, and of any other."""
 
 
 def prompt_text(prompt: Any) -> str:
@@ -80,9 +82,7 @@ class EpisodeReward:
         envs = [state_env(prompt_text(p), w, self.style, self.turns) for p, w in zip(prompts, words, strict=True)]
         first_valid = [bool(env.step(completion_text(c))[4]["valid"]) for env, c in zip(envs, completions, strict=True)]
         self._play_on([env for env, ok in zip(envs, first_valid, strict=True) if ok and not _over(env)])
-        return [
-            SOKOBAN_CORRECT if ok and _solved(env) else SOKOBAN_WRONG for env, ok in zip(envs, first_valid, strict=True)
-        ]
+        return [SOLVED if ok and _solved(env) else UNSOLVED for env, ok in zip(envs, first_valid, strict=True)]
 
     def _play_on(self, live: list[SokobanEnv]) -> None:
         """Greedy turns of the current model until every episode is solved or out of turns; a board met again

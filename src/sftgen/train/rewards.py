@@ -6,8 +6,7 @@ on the RL row's columns (``Task.rl_columns``): the row is its own check data.
 
 TRL calls each function as ``f(prompts=..., completions=..., completion_ids=..., **columns)`` where every
 dataset column arrives as a list, one item per completion. Completions are strings or, for chat prompts, lists of
-messages. ``sokoban_step_reward`` and ``SOKOBAN_CORRECT`` stay for ``integrations/items.py`` until it reads the
-task protocol.
+messages.
 
 ``checked(func)`` wraps a reward so that a wrong length, a non-list or a non-number is an error naming the
 function (TRL issue 6533: a wrong count was once silently broadcast; TRL 1.16 checks the length, not the type).
@@ -26,7 +25,6 @@ from sftgen.tasks.protocol import get_task, task_names
 
 RewardFunc = Callable[..., list[float]]
 
-SOKOBAN_CORRECT, SOKOBAN_WRONG = 1.0, 0.0
 REPEAT_RUN = 8
 """A completion with a run of this many identical non-space characters counts as degenerate ("!!!!!!!!")."""
 _RUN = re.compile(r"(\S)\1{" + str(REPEAT_RUN - 1) + ",}")
@@ -49,13 +47,6 @@ def completion_text(completion: Any) -> str:
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         parts.append(content if isinstance(content, str) else "")
     return "\n".join(parts)
-
-
-def sokoban_step_reward(text: str, words: Sequence[str], optimal_actions: Sequence[str]) -> float:
-    """The Sokoban verifier's per-state reward (1 for an optimal move in ``words``, else 0), for the callers that
-    predate the task protocol (``integrations/items.py``)."""
-    check = {"words": list(words), "optimal_actions": list(optimal_actions)}
-    return get_task("sokoban").verify(text, check).reward
 
 
 @functools.cache
