@@ -27,7 +27,7 @@ import numpy as np
 from sftgen.prompts import Chat, PromptStyle
 from sftgen.seeding import derive_seed
 from sftgen.splits import SPLITS, TASKS, Instance, Split, get_split
-from sftgen.tasks.protocol import AGENTS, Outcome, StepReturn, Task, TaskEnv, get_task
+from sftgen.tasks.protocol import Outcome, StepReturn, Task, TaskEnv, get_task
 
 NAMESPACE = "sftgen-integrations-v1"
 PREFIX = "sftgen_"
@@ -35,7 +35,7 @@ TASK_KEY = "task"
 """The ground truth's one key beside the task's check data: which task verifies it (a mixed dataset holds many)."""
 DEFAULT_SPLIT = next(iter(SPLITS))
 """The split an adapter serves when none is named: the first registered task's first split."""
-FULL_MARKS_AGENTS = AGENTS[:2]
+FULL_MARKS_AGENTS = ("oracle", "shortcut")
 """Who writes the reference answer: the oracle (declared words and rules, right on honest variants), else the
 shortcut (training words and rules, right on fake ones); the first whose answer verifies is kept."""
 
