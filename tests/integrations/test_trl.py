@@ -49,7 +49,7 @@ def test_verifier_reward_agrees_with_the_verifier_on_1000_answers_per_task(task:
 def grpo_trainer(tmp_path, dataset, reward_funcs, steps: int):
     from sftgen.models.tiny import build_tiny_model
     from sftgen.models.tokenizer import build_tokenizer
-    from sftgen.train.sft import checkpointing_kwargs
+    from sftgen.train.lifecycle import checkpointing_kwargs
 
     texts = [m["content"] for prompt in dataset["prompt"] for m in prompt]
     texts += [item.reference for name in dataset.unique("split") for item in make_items(name, 1, template="compact")]

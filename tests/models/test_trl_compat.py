@@ -6,7 +6,7 @@ import pytest
 from datasets import Dataset
 
 from sftgen.models.tiny import build_tiny_model
-from sftgen.train.sft import checkpointing_kwargs
+from sftgen.train.lifecycle import checkpointing_kwargs
 
 trl = pytest.importorskip("trl")
 

@@ -3,7 +3,8 @@
 Names are imported lazily so that ``sftgen.train.config`` (used by the CLI) does not pull in torch:
 
 * ``SFTRunConfig``, ``LoraSettings``, ``ConfigError``: every setting, validated (``sftgen.train.config``)
-* ``train(config) -> RunResult``, ``preflight``: run SFT (``sftgen.train.sft``)
+* ``train(config) -> RunResult``, ``preflight``: run SFT (``sftgen.train.sft``), through the run lifecycle shared
+  with GRPO (``sftgen.train.lifecycle``: preflight, resume, train, save, ``run.json``)
 * ``read_model_info``, ``last_checkpoint``: what a saved model was trained on, where to resume
 * ``ProximitySettings``: proximity-controlled SFT (CE + alpha * KL or L2 to the start; ``sftgen.train.proximity``)
 * ``GRPORunConfig``, ``train_grpo(config) -> RunResult``: GRPO on ``sftgen generate rl`` prompts (``sftgen.train.grpo``)
@@ -26,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "typed",
     "train": "sft",
     "preflight": "sft",
-    "RunResult": "sft",
+    "RunResult": "lifecycle",
     "read_model_info": "callbacks",
     "last_checkpoint": "callbacks",
     "SFTGenTrainer": "trainer",

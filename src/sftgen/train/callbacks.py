@@ -1,4 +1,4 @@
-"""Trainer callbacks and run-folder helpers shared by the SFT (and later GRPO) trainers.
+"""Trainer callbacks and run-folder helpers shared by the SFT and GRPO trainers.
 
 Why: every saved model folder, checkpoints included, must say which prompt family it was trained on
 (``sftgen_model.json``, read by eval), a crash in the middle of writing a checkpoint must not be mistaken for
@@ -102,7 +102,27 @@ class ModelInfoCallback(TrainerCallback):
                 write_model_info(folder, self.info, state.global_step)
 
 
-class JsonlLogCallback(TrainerCallback):
+Log = dict[str, Any]
+
+
+class LogRecordCallback(TrainerCallback):
+    """A callback that acts on each logged record: ``on_record`` gets the record (``{}`` when none came)."""
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: Log | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.on_record(args, state, control, logs or {})
+
+    def on_record(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs: Log) -> None:
+        raise NotImplementedError
+
+
+class JsonlLogCallback(LogRecordCallback):
     """Append every log record (loss, lr, grad norm, token accuracy, ...) to ``RUN/log.jsonl``."""
 
     def __init__(self, path: str | Path) -> None:
@@ -125,14 +145,7 @@ class JsonlLogCallback(TrainerCallback):
                 kept.append(line + "\n")
         atomic_write_text(self.path, "".join(kept))
 
-    def on_log(
-        self,
-        args: TrainingArguments,
-        state: TrainerState,
-        control: TrainerControl,
-        logs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def on_record(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs: Log) -> None:
         if not state.is_world_process_zero or not logs:
             return
         record = {"step": state.global_step, "epoch": state.epoch, **logs}
@@ -141,22 +154,15 @@ class JsonlLogCallback(TrainerCallback):
             handle.write(json.dumps(record, sort_keys=True) + "\n")
 
 
-class StopAtLossCallback(TrainerCallback):
+class StopAtLossCallback(LogRecordCallback):
     """End training (and checkpoint) once a logged loss reaches ``threshold``: for memorisation checks."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self.stopped_at: int | None = None
 
-    def on_log(
-        self,
-        args: TrainingArguments,
-        state: TrainerState,
-        control: TrainerControl,
-        logs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        loss = (logs or {}).get("loss")
+    def on_record(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs: Log) -> None:
+        loss = logs.get("loss")
         if loss is not None and float(loss) <= self.threshold and not control.should_training_stop:
             control.should_training_stop = True
             control.should_save = args.save_strategy != "no"

@@ -34,7 +34,6 @@ import json
 import logging
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,31 +41,11 @@ from typing import Any
 from sftgen.io import read_json
 from sftgen.prompts import PromptStyle
 from sftgen.tasks.protocol import task_names
-from sftgen.train.callbacks import (
-    JsonlLogCallback,
-    ModelInfoCallback,
-    checkpoints,
-    end_of_turn_ids,
-    final_logged_loss,
-    last_checkpoint,
-)
 from sftgen.train.data import DATA_FORMAT, DataSource, response_format_of
 from sftgen.train.grpo_config import GRPORunConfig
-from sftgen.train.modeling import build_model, check_model_name, lora_config
+from sftgen.train.lifecycle import Built, Method, RunResult, check_start, execute, run_callbacks, trl_args
+from sftgen.train.modeling import build_model, lora_config
 from sftgen.train.rewards import checked, completion_text, repeat_char_rate, reward_columns, task_rewards
-from sftgen.train.sft import (
-    RUN_FORMAT,
-    SCHEDULES,
-    RunResult,
-    _save_final,
-    _warn_on_changed_settings,
-    check_engine,
-    checkpointing_kwargs,
-    close_distributed,
-    deepspeed_launch,
-    device_settings,
-    finish_run,
-)
 from sftgen.train.typed import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -124,7 +103,6 @@ def preflight(config: GRPORunConfig) -> GRPOPlan:
     source = read_rl_source(config.data)
     if config.template is not None and config.template != source.template:
         raise ConfigError("template", f"is {config.template!r} but the data was written with {source.template!r}")
-    check_model_name(config)  # type: ignore[arg-type]  # duck-typed: model, is_tiny
     config.grad_accum(int(os.environ.get("WORLD_SIZE", "1")))
     warm = _warm_start_info(config.model)
     if warm.get("template") not in (None, source.template):
@@ -142,15 +120,7 @@ def preflight(config: GRPORunConfig) -> GRPOPlan:
             f"{config.prompts_per_step} prompts per step but {config.data} holds {source.rows}: "
             "no step could be taken (TRL would end at step 0 and report success)",
         )
-    run_dir = Path(config.out)
-    resume_from = last_checkpoint(run_dir) if config.resume != "never" else None
-    if config.resume == "always" and resume_from is None:
-        raise ConfigError("resume", f"'always' but {run_dir} has no complete checkpoint to resume from")
-    if config.resume == "never" and (checkpoints(run_dir) or (run_dir / "final").exists()):
-        raise ConfigError("resume", f"'never' but {run_dir} already holds a run; choose another out folder")
-    if resume_from is not None:
-        _warn_on_changed_settings(config, run_dir / "config.yaml")  # type: ignore[arg-type]  # duck-typed
-    return GRPOPlan(config, source, warm, resume_from)
+    return GRPOPlan(config, source, warm, check_start(config))
 
 
 def _check_reward(config: GRPORunConfig, source: DataSource) -> None:
@@ -185,16 +155,11 @@ def grpo_args(config: GRPORunConfig, bf16: bool, use_cuda: bool, world_size: int
     from trl import GRPOConfig
 
     accum = config.grad_accum(world_size)
-    return GRPOConfig(
-        output_dir=config.out,
-        learning_rate=config.lr,
-        lr_scheduler_type=SCHEDULES[config.scheduler],
-        warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay,
-        adam_beta1=config.adam_beta1,
-        adam_beta2=config.adam_beta2,
-        adam_epsilon=config.adam_epsilon,
-        max_grad_norm=config.grad_clip,
+    return trl_args(
+        GRPOConfig,
+        config,
+        bf16,
+        use_cuda,
         per_device_train_batch_size=config.micro_batch_size,
         gradient_accumulation_steps=accum,
         steps_per_generation=accum,
@@ -209,26 +174,13 @@ def grpo_args(config: GRPORunConfig, bf16: bool, use_cuda: bool, world_size: int
         scale_rewards=config.scale_rewards,
         num_iterations=config.num_iterations,
         max_steps=config.max_steps,
-        seed=config.seed,
-        data_seed=config.seed,
         save_strategy="steps",
         save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        report_to=config.report_to,
         log_completions=config.log_completions,
-        bf16=bf16,
-        fp16=False,
-        **checkpointing_kwargs(GRPOConfig, config.gradient_checkpointing),  # TRL defaults it to True: slow on CPU
         use_vllm=config.use_vllm,
         vllm_mode=config.vllm_mode,
         vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
         remove_unused_columns=False,  # the verifier columns must reach the rewards
-        disable_tqdm=not config.progress,
-        dataloader_num_workers=0,
-        use_cpu=not use_cuda and not deepspeed_launch(),  # DeepSpeed brings its own CPU accelerator
-        ddp_backend="gloo" if deepspeed_launch() and not use_cuda else None,
     )
 
 
@@ -261,76 +213,70 @@ def _load_prompts(source: DataSource) -> Any:
     return dataset.select_columns(list(reward_columns(source.task)))
 
 
-def train_grpo(config: GRPORunConfig) -> RunResult:
-    """Run GRPO as configured and return what it produced; every check happens before any file is written."""
-    plan = preflight(config)
-
-    use_cuda, bf16 = device_settings(config)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    run_dir = Path(config.out)
-
-    args = grpo_args(config, bf16, use_cuda, world_size)  # first: under ZeRO-3 it sets up sharded loading
-    dataset = _load_prompts(plan.source)
-    model, tokenizer, init_kwargs = build_model(config, None, bf16)  # type: ignore[arg-type]  # duck-typed
-    args.model_init_kwargs = init_kwargs
-    source = plan.source
-    info = {
+def _family(source: DataSource) -> dict[str, Any]:
+    """The prompt family of the RL prompts, as ``sftgen_model.json`` and ``run.json`` record it."""
+    return {
         "template": source.template,
         "response_format": source.response_format,
         "response_formats": [source.response_format],
         "tasks": [source.task],
-        "base_model": config.model,
-        "lora": config.lora.enabled,
-        "method": "grpo",
-        "warm_start": plan.warm_start,
     }
-    reward_funcs, episode = _rewards(config, source)
-    trainer = _trainer_class()(
-        model=model,
-        reward_funcs=reward_funcs,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=lora_config(config) if config.lora.enabled else None,  # type: ignore[arg-type]
-        callbacks=[ModelInfoCallback(info, end_of_turn_ids(tokenizer)), JsonlLogCallback(run_dir / "log.jsonl")],
-    )
-    check_engine(trainer)
-    if episode is not None:
-        episode.attach(trainer)
-    if trainer.is_world_process_zero():
-        config.to_yaml(run_dir / "config.yaml")
 
-    start = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=str(plan.resume_from) if plan.resume_from else None)
-    wall = time.perf_counter() - start
-    sizes = [(getattr(p, "ds_numel", p.numel()), p.requires_grad) for p in trainer.model.parameters()]
-    n_params, trainable = sum(n for n, _ in sizes), sum(n for n, grad in sizes if grad)
-    final = _save_final(trainer, config, tokenizer, info)  # type: ignore[arg-type]  # duck-typed: out, lora
-    trainer.save_state()
 
-    state = trainer.state
-    rewards = [r["reward"] for r in state.log_history if r.get("reward") is not None]
-    record = {
-        "format": RUN_FORMAT,
-        "method": "grpo",
-        "config": config.to_dict(),
-        "data": [source.record()],
-        "prompt_family": {k: info[k] for k in ("template", "response_format", "response_formats", "tasks")},
-        "warm_start": plan.warm_start,
-        "model": {"name": config.model, "parameters": n_params, "trainable_parameters": trainable},
-        "steps": state.global_step,
-        "max_steps": state.max_steps,
-        "resumed_from": str(plan.resume_from) if plan.resume_from else None,
-        "wall_seconds": round(wall, 3),
-        "seconds_per_step": round(wall / max(1, state.global_step - _step_of(plan.resume_from)), 3),
-        "train_loss": output.training_loss,
-        "final_loss": final_logged_loss(state.log_history),
-        "first_reward": rewards[0] if rewards else None,
-        "final_reward": rewards[-1] if rewards else None,
-    }
-    result = finish_run(trainer, run_dir, final, record, wall, use_cuda, bf16)
-    close_distributed()
-    return result
+class GRPORun(Method):
+    """GRPO's part of the lifecycle: RL prompts, verifier rewards, ``SFTGenGRPOTrainer``, the reward record."""
+
+    def __init__(self, plan: GRPOPlan) -> None:
+        self.plan, self.config, self.resume_from = plan, plan.config, plan.resume_from
+        self.episode: Any = None  # the episode reward, when used: it plays on with the trainer's model
+
+    def build(self, use_cuda: bool, bf16: bool) -> Built:
+        config, source = self.config, self.plan.source
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        args = grpo_args(config, bf16, use_cuda, world_size)  # first: under ZeRO-3 it sets up sharded loading
+        dataset = _load_prompts(source)
+        model, tokenizer, init_kwargs = build_model(config, None, bf16)
+        args.model_init_kwargs = init_kwargs
+        info = {
+            **_family(source),
+            "base_model": config.model,
+            "lora": config.lora.enabled,
+            "method": "grpo",
+            "warm_start": self.plan.warm_start,
+        }
+        reward_funcs, self.episode = _rewards(config, source)
+        trainer = _trainer_class()(
+            model=model,
+            reward_funcs=reward_funcs,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=lora_config(config) if config.lora.enabled else None,
+            callbacks=run_callbacks(config, tokenizer, info),
+        )
+        return Built(trainer, tokenizer, info)
+
+    def prepare(self, built: Built) -> None:
+        if self.episode is not None:
+            self.episode.attach(built.trainer)
+
+    def facts(self, trainer: Any, wall: float) -> dict[str, Any]:
+        state, source = trainer.state, self.plan.source
+        rewards = [r["reward"] for r in state.log_history if r.get("reward") is not None]
+        return {
+            "method": "grpo",
+            "data": [source.record()],
+            "prompt_family": _family(source),
+            "warm_start": self.plan.warm_start,
+            "seconds_per_step": round(wall / max(1, state.global_step - _step_of(self.resume_from)), 3),
+            "first_reward": rewards[0] if rewards else None,
+            "final_reward": rewards[-1] if rewards else None,
+        }
+
+
+def train_grpo(config: GRPORunConfig) -> RunResult:
+    """Run GRPO as configured and return what it produced; every check happens before any file is written."""
+    return execute(GRPORun(preflight(config)))
 
 
 def _step_of(checkpoint: Path | None) -> int:

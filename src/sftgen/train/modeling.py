@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from sftgen.train.config import SFTRunConfig
+from sftgen.train.grpo_config import GRPORunConfig
 from sftgen.train.typed import ConfigError
 
 
-def check_model_name(config: SFTRunConfig) -> None:
+def check_model_name(config: SFTRunConfig | GRPORunConfig) -> None:
     """A tiny preset, an existing folder, a packaged preset or an org/name hub id (loaded later)."""
     if config.is_tiny:
         return
@@ -66,7 +67,9 @@ def launched_distributed() -> bool:
     )
 
 
-def build_model(config: SFTRunConfig, resume_from: Path | None, bf16: bool) -> tuple[Any, Any, dict | None]:
+def build_model(
+    config: SFTRunConfig | GRPORunConfig, resume_from: Path | None, bf16: bool
+) -> tuple[Any, Any, dict | None]:
     """``(model or name, tokenizer, model_init_kwargs)`` for the trainer.
 
     Tiny presets: a random-init Llama with sftgen's tokenizer (on resume, the checkpoint's tokenizer).
@@ -156,7 +159,7 @@ def drop_gguf_marker(model: Any) -> Any:
     return model
 
 
-def lora_config(config: SFTRunConfig) -> Any:
+def lora_config(config: SFTRunConfig | GRPORunConfig) -> Any:
     from peft import LoraConfig
 
     targets = config.lora.target_modules
