@@ -1,32 +1,43 @@
 """``sftgen train ...`` commands: parse options into an ``SFTRunConfig`` / ``GRPORunConfig`` and call
 ``sftgen.train.sft.train`` / ``sftgen.train.grpo.train_grpo``.
 
+The named options are derived from the config dataclasses (the fields whose metadata declares an ``option``,
+with their type and help), so a setting is declared once; every other setting is reachable with ``--set``.
 Kept out of ``sftgen/cli.py`` so the training commands live next to the code they call; ``cli.py`` only adds
 the group. Importing this module does not import torch: the trainer is imported when a run starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, Union
 
 import click
 
-from sftgen.train.config import REPORTERS, SFTRunConfig
+from sftgen.train.config import SFTRunConfig
 from sftgen.train.grpo_config import GRPORunConfig
-from sftgen.train.typed import ConfigError, load_yaml_mapping, merge_override, parse_override
+from sftgen.train.typed import ConfigError, load_yaml_mapping, merge_override, option_fields, parse_override
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def build_config(
     config_path: Path | None, options: dict[str, Any], overrides: tuple[str, ...], cls: type = SFTRunConfig
 ) -> Any:
-    """YAML (optional) <- named options <- ``--set`` overrides, type-checked into ``cls`` and validated."""
+    """YAML (optional) <- named options <- ``--set`` overrides, type-checked into ``cls`` and validated.
+
+    An option whose field ``replaces`` another (SFT: ``--max-steps`` and ``--epochs``) clears the recipe's value
+    of that other setting unless it is given too (set both only on purpose)."""
     data = load_yaml_mapping(config_path) if config_path is not None else {}
-    if cls is SFTRunConfig:
-        if options.get("max_steps") is not None and options.get("epochs") is None:
-            data["epochs"] = None  # --max-steps replaces the recipe's epochs (set both only on purpose)
-        if options.get("epochs") is not None and options.get("max_steps") is None:
-            data["max_steps"] = None
+    for key, f, _ in option_fields(cls):
+        replaced = f.metadata.get("replaces")
+        if replaced and options.get(key) is not None and options.get(replaced) is None:
+            data[replaced] = None
     for key, value in options.items():
         if value is not None:
             merge_override(data, key.split("."), value)
@@ -37,11 +48,97 @@ def build_config(
     return config
 
 
-def main_process() -> bool:
-    """Rank 0 of a launch (or no launch): the one process that reports what a run produced, once."""
+def _param(key: str) -> str:
+    """The Python name click passes an option's value under (``lora.enabled`` -> ``lora__enabled``)."""
+    return key.replace(".", "__")
+
+
+def _scalar(hint: Any) -> Any:
+    """``X`` for ``X | None``; the hint itself otherwise."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return inner
+    return hint
+
+
+def _option(key: str, f: dataclasses.Field[Any], hint: Any) -> Callable[[F], F]:
+    """The click option of one config field: its name (``--max-steps``, or the field's own spelling such as
+    ``--vllm/--no-vllm``), type, choices and help. Every option defaults to None: not given = the recipe's value."""
+    spelling, meta = f.metadata["option"], f.metadata
+    name = spelling if isinstance(spelling, str) else "--" + key.rsplit(".", 1)[-1].replace("_", "-")
+    hint = _scalar(hint)
+    help_text = meta["help"]
+    if "replaces" in meta:
+        help_text += f"; given alone, it clears the recipe's {meta['replaces']}"
+    kwargs: dict[str, Any] = {"default": None}
+    if "flag_values" in meta:  # an on/off option standing for two values of a str setting
+        on, off = (part.strip() for part in name.split("/"))
+        help_text += f" ({on}: {meta['flag_values'][0]}, {off}: {meta['flag_values'][1]})"
+    if "flag_values" in meta or hint is bool:
+        kwargs["is_flag"] = True
+    elif typing.get_origin(hint) is list:
+        kwargs.update(multiple=True, type=typing.get_args(hint)[0])
+        help_text += " (repeat the option for several)"
+    else:
+        kwargs["type"] = click.Choice(meta["choices"]) if "choices" in meta else hint
+    return click.option(name, _param(key), help=help_text[:1].upper() + help_text[1:] + ".", **kwargs)
+
+
+def _values(cls: type, named: dict[str, Any]) -> dict[str, Any]:
+    """The parsed options keyed by dotted field name, None where not given."""
+    values: dict[str, Any] = {}
+    for key, f, _ in option_fields(cls):
+        value = named[_param(key)]
+        if isinstance(value, tuple):  # a repeatable option
+            value = list(value) or None
+        if "flag_values" in f.metadata and value is not None:
+            value = f.metadata["flag_values"][0 if value else 1]
+        values[key] = value
+    return values
+
+
+def config_options(cls: type, recipes: str, example: str) -> Callable[[F], F]:
+    """``--config``, one option per config field that declares one, ``--set`` and ``--print-config``."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(path_type=Path), help=f"YAML recipe (see {recipes})."),
+        *(_option(key, f, hint) for key, f, hint in option_fields(cls)),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=f"Any setting, e.g. {example}."),
+        click.option("--print-config", is_flag=True, help="Print the resolved config as YAML and exit (a dry run)."),
+    ]
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):  # click lists options in the order their decorators are written
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def run_command(
+    cls: type, train: str, config_path: Path | None, overrides: tuple[str, ...], print_config: bool, named: dict
+) -> Any:
+    """Build and validate the config, then print it (``--print-config``: returns None) or train it with
+    ``train`` (``module:function``, imported only now) and return its result; config errors are one line."""
+    try:
+        config = build_config(config_path, _values(cls, named), overrides, cls=cls)
+        if print_config:
+            click.echo(config.to_yaml(), nl=False)
+            return None
+        module, function = train.split(":")
+        return getattr(importlib.import_module(module), function)(config)
+    except ConfigError as err:
+        raise click.ClickException(f"config error: {err}") from err
+
+
+def report(result: Any, summary: str) -> None:
+    """What a finished run produced, said once: by rank 0 of a launch (or the only process)."""
     import os
 
-    return int(os.environ.get("RANK", "0")) == 0
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    resumed = f" (resumed from {result.resumed_from})" if result.resumed_from else ""
+    click.echo(f"trained {result.global_step} {summary}{resumed}")
+    click.echo(f"model: {result.final_dir}   record: {result.run_dir / 'run.json'}")
 
 
 @click.group("train")
@@ -50,45 +147,8 @@ def train_group() -> None:
 
 
 @train_group.command("sft")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML recipe (see recipes/sft/).")
-@click.option("--data", multiple=True, help="Dataset folder from `sftgen generate` (repeat to mix several).")
-@click.option("--model", default=None, help="tiny / small (from scratch), a folder, smollm2-135m or org/name.")
-@click.option("--out", default=None, help="Run folder (checkpoints, final/, run.json).")
-@click.option("--max-steps", type=int, default=None, help="Optimizer steps (replaces the recipe's epochs).")
-@click.option("--epochs", type=float, default=None, help="Passes over the data (replaces the recipe's max_steps).")
-@click.option("--lr", type=float, default=None, help="Peak learning rate.")
-@click.option("--batch-size", type=int, default=None, help="Rows per device per micro-batch.")
-@click.option("--grad-accum", type=int, default=None, help="Micro-batches per optimizer step.")
-@click.option("--seed", type=int, default=None)
-@click.option("--save-steps", type=int, default=None, help="Checkpoint every N steps (default: once per epoch).")
-@click.option("--lora", is_flag=True, default=None, help="Train LoRA adapters instead of all weights.")
-@click.option("--report-to", type=click.Choice(REPORTERS), default=None)
-@click.option(
-    "--resume/--no-resume",
-    default=None,
-    help="Require resuming from the newest checkpoint / refuse a folder with checkpoints "
-    "(default: resume when a checkpoint exists).",
-)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any setting, e.g. --set lora.r=8.")
-@click.option("--print-config", is_flag=True, help="Print the resolved config as YAML and exit (a dry run).")
-def sft_command(
-    config_path: Path | None,
-    data: tuple[str, ...],
-    model: str | None,
-    out: str | None,
-    max_steps: int | None,
-    epochs: float | None,
-    lr: float | None,
-    batch_size: int | None,
-    grad_accum: int | None,
-    seed: int | None,
-    save_steps: int | None,
-    lora: bool | None,
-    report_to: str | None,
-    resume: bool | None,
-    overrides: tuple[str, ...],
-    print_config: bool,
-) -> None:
+@config_options(SFTRunConfig, "recipes/sft/", "--set lora.r=8")
+def sft_command(config_path: Path | None, overrides: tuple[str, ...], print_config: bool, **named: Any) -> None:
     """Supervised fine-tuning on prompt/completion data (loss on the completion and its end of turn only).
 
     \b
@@ -97,68 +157,15 @@ def sft_command(
     accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml \\
         -m sftgen.train.sft_main --config recipes/sft/qwen2.5-7b-sokoban-answer-only.yaml
     """
-    options: dict[str, Any] = {
-        "data": list(data) or None,
-        "model": model,
-        "out": out,
-        "max_steps": max_steps,
-        "epochs": epochs,
-        "lr": lr,
-        "batch_size": batch_size,
-        "grad_accum": grad_accum,
-        "seed": seed,
-        "save_steps": save_steps,
-        "lora.enabled": lora,
-        "report_to": report_to,
-        "resume": None if resume is None else ("always" if resume else "never"),
-    }
-    try:
-        config = build_config(config_path, options, overrides)
-        if print_config:
-            click.echo(config.to_yaml(), nl=False)
-            return
-        from sftgen.train.sft import train
-
-        result = train(config)
-    except ConfigError as err:
-        raise click.ClickException(f"config error: {err}") from err
-    if not main_process():
-        return
-    loss = "n/a" if result.final_loss is None else f"{result.final_loss:.4g}"
-    click.echo(
-        f"trained {result.global_step} steps in {result.wall_seconds:.1f} s, final loss {loss}"
-        + (f" (resumed from {result.resumed_from})" if result.resumed_from else "")
-    )
-    click.echo(f"model: {result.final_dir}   record: {result.run_dir / 'run.json'}")
+    result = run_command(SFTRunConfig, "sftgen.train.sft:train", config_path, overrides, print_config, named)
+    if result is not None:
+        loss = "n/a" if result.final_loss is None else f"{result.final_loss:.4g}"
+        report(result, f"steps in {result.wall_seconds:.1f} s, final loss {loss}")
 
 
 @train_group.command("grpo")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML recipe (see recipes/grpo/).")
-@click.option("--data", default=None, help="RL prompt folder from `sftgen generate rl`.")
-@click.option("--model", default=None, help="Warm-start model folder (e.g. RUN/final of a short CoT SFT).")
-@click.option("--out", default=None, help="Run folder (checkpoints, final/, run.json, log.jsonl).")
-@click.option("--max-steps", type=int, default=None, help="Optimizer steps.")
-@click.option("--lr", type=float, default=None, help="Learning rate (study: 1e-6).")
-@click.option("--num-generations", type=int, default=None, help="Rollouts per prompt (study: 8).")
-@click.option("--prompts-per-step", type=int, default=None, help="Prompts per optimizer step (study: 256).")
-@click.option("--micro-batch-size", type=int, default=None, help="Completions per GPU per forward/backward.")
-@click.option("--max-completion-length", type=int, default=None, help="Longest rollout in tokens.")
-@click.option("--seed", type=int, default=None)
-@click.option("--save-steps", type=int, default=None, help="Checkpoint every N steps.")
-@click.option("--vllm/--no-vllm", "use_vllm", default=None, help="Generate rollouts with vLLM (GPU only).")
-@click.option("--lora", is_flag=True, default=None, help="Train LoRA adapters instead of all weights.")
-@click.option("--report-to", type=click.Choice(REPORTERS), default=None)
-@click.option("--resume/--no-resume", default=None, help="Require / refuse resuming (default: resume if possible).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any setting, e.g. --set beta=0.01.")
-@click.option("--print-config", is_flag=True, help="Print the resolved config as YAML and exit (a dry run).")
-def grpo_command(
-    config_path: Path | None,
-    overrides: tuple[str, ...],
-    print_config: bool,
-    lora: bool | None,
-    resume: bool | None,
-    **named: Any,
-) -> None:
+@config_options(GRPORunConfig, "recipes/grpo/", "--set beta=0.01")
+def grpo_command(config_path: Path | None, overrides: tuple[str, ...], print_config: bool, **named: Any) -> None:
     """GRPO on RL prompts, rewards from the task's verifier (Sokoban: optimal action; Points: 5/-1/-2/-3).
 
     \b
@@ -167,27 +174,8 @@ def grpo_command(
     accelerate launch --config_file configs/accelerate/deepspeed_zero3.yaml \\
         -m sftgen.train.grpo --config recipes/grpo/qwen2.5-7b-sokoban.yaml
     """
-    options: dict[str, Any] = {
-        **named,
-        "lora.enabled": lora,
-        "resume": None if resume is None else ("always" if resume else "never"),
-    }
-    try:
-        config = build_config(config_path, options, overrides, cls=GRPORunConfig)
-        if print_config:
-            click.echo(config.to_yaml(), nl=False)
-            return
-        from sftgen.train.grpo import train_grpo
-
-        result = train_grpo(config)
-    except ConfigError as err:
-        raise click.ClickException(f"config error: {err}") from err
-    if not main_process():
-        return
-    reward = result.record.get("final_reward")
-    click.echo(
-        f"trained {result.global_step} GRPO steps in {result.wall_seconds:.1f} s, last logged reward "
-        + ("n/a" if reward is None else f"{reward:.4g}")
-        + (f" (resumed from {result.resumed_from})" if result.resumed_from else "")
-    )
-    click.echo(f"model: {result.final_dir}   record: {result.run_dir / 'run.json'}")
+    result = run_command(GRPORunConfig, "sftgen.train.grpo:train_grpo", config_path, overrides, print_config, named)
+    if result is not None:
+        reward = result.record.get("final_reward")
+        shown = "n/a" if reward is None else f"{reward:.4g}"
+        report(result, f"GRPO steps in {result.wall_seconds:.1f} s, last logged reward {shown}")

@@ -50,7 +50,9 @@ def validate_optimizer(config: Any) -> None:
 class LoraSettings:
     """LoRA through PEFT; off means full fine-tuning (the study's choice)."""
 
-    enabled: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
+    enabled: bool = field(
+        default=False, metadata={"help": "train LoRA adapters instead of all weights", "option": "--lora"}
+    )
     r: int = field(default=16, metadata={"help": "adapter rank"})
     alpha: float = field(default=32.0, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
     dropout: float = field(default=0.05, metadata={"help": "dropout on the adapter input"})
@@ -118,13 +120,21 @@ class SFTRunConfig(TypedConfig):
 
     model: str = field(
         default="",
-        metadata={"help": "tiny preset (tiny, small: built from scratch), a local HF folder, smollm2-135m or org/name"},
+        metadata={
+            "help": "tiny preset (tiny, small: built from scratch), a local HF folder, smollm2-135m or org/name",
+            "option": True,
+        },
     )
     data: list[str] = field(
         default_factory=list,
-        metadata={"help": "dataset folders made by `sftgen generate` (DIR/dataset + DIR/manifest.json)"},
+        metadata={
+            "help": "dataset folders made by `sftgen generate` (DIR/dataset + DIR/manifest.json)",
+            "option": True,
+        },
     )
-    out: str = field(default="", metadata={"help": "run folder: checkpoints, final/, run.json, log.jsonl"})
+    out: str = field(
+        default="", metadata={"help": "run folder: checkpoints, final/, run.json, log.jsonl", "option": True}
+    )
     mix_weights: list[float] | None = field(
         default=None,
         metadata={
@@ -139,7 +149,7 @@ class SFTRunConfig(TypedConfig):
             "null = read it from the data manifests (then it must agree with them)"
         },
     )
-    lr: float = field(default=1e-5, metadata={"help": "peak learning rate"})
+    lr: float = field(default=1e-5, metadata={"help": "peak learning rate", "option": True})
     scheduler: str = field(
         default="cosine", metadata={"help": "learning-rate schedule after warmup: cosine, linear or constant"}
     )
@@ -151,27 +161,47 @@ class SFTRunConfig(TypedConfig):
     adam_beta2: float = field(default=0.95, metadata={"help": "AdamW beta2 (the study: 0.95)"})
     adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon"})
     grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm; 0 turns clipping off"})
-    batch_size: int = field(default=8, metadata={"help": "rows per device per micro-batch"})
+    batch_size: int = field(default=8, metadata={"help": "rows per device per micro-batch", "option": True})
     grad_accum: int = field(
-        default=1, metadata={"help": "micro-batches per optimizer step (global batch = batch_size x grad_accum x GPUs)"}
+        default=1,
+        metadata={
+            "help": "micro-batches per optimizer step (global batch = batch_size x grad_accum x GPUs)",
+            "option": True,
+        },
     )
     epochs: float | None = field(
-        default=None, metadata={"help": "passes over the data (set this or max_steps, not both)"}
+        default=None,
+        metadata={
+            "help": "passes over the data (set this or max_steps, not both)",
+            "option": True,
+            "replaces": "max_steps",
+        },
     )
-    max_steps: int | None = field(default=None, metadata={"help": "optimizer steps (set this or epochs, not both)"})
+    max_steps: int | None = field(
+        default=None,
+        metadata={"help": "optimizer steps (set this or epochs, not both)", "option": True, "replaces": "epochs"},
+    )
     max_length: int = field(
         default=1024, metadata={"help": "longest tokenized prompt+completion; longer rows are truncated at the end"}
     )
-    seed: int = field(default=0, metadata={"help": "seed of the data order, LoRA init and tiny-model init"})
+    seed: int = field(
+        default=0, metadata={"help": "seed of the data order, LoRA init and tiny-model init", "option": True}
+    )
     save_steps: int | None = field(
         default=None,
-        metadata={"help": "checkpoint every N optimizer steps; null = one checkpoint per epoch (the study)"},
+        metadata={
+            "help": "checkpoint every N optimizer steps; null = one checkpoint per epoch (the study)",
+            "option": True,
+        },
     )
     save_total_limit: int | None = field(
         default=None, metadata={"help": "keep only the newest N checkpoints; null = keep all"}
     )
     logging_steps: int = field(default=10, metadata={"help": "log loss and learning rate every N optimizer steps"})
-    report_to: str = field(default="none", metadata={"help": "experiment tracker: none, tensorboard or wandb"})
+    report_to: str = field(
+        default="none",
+        metadata={"help": "experiment tracker: none, tensorboard or wandb", "option": True, "choices": REPORTERS},
+    )
     bf16: bool | None = field(
         default=None, metadata={"help": "bf16 mixed precision; null = on with CUDA, off on CPU (slow there)"}
     )
@@ -203,7 +233,9 @@ class SFTRunConfig(TypedConfig):
         default="auto",
         metadata={
             "help": "auto: continue from the newest complete checkpoint in out if there is one; always: require one; "
-            "never: start fresh and refuse a run folder that already has checkpoints"
+            "never: start fresh and refuse a run folder that already has checkpoints",
+            "option": "--resume/--no-resume",
+            "flag_values": ("always", "never"),
         },
     )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})

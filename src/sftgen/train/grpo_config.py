@@ -34,14 +34,20 @@ class GRPORunConfig(TypedConfig):
     """One GRPO run on an ``sftgen generate rl`` prompt set; rewards are the task's verifier."""
 
     model: str = field(
-        default="", metadata={"help": "warm-start model folder (study: RUN/final or a checkpoint of a 10-step CoT SFT)"}
+        default="",
+        metadata={
+            "help": "warm-start model folder (study: RUN/final or a checkpoint of a 10-step CoT SFT)",
+            "option": True,
+        },
     )
-    data: str = field(default="", metadata={"help": "RL prompt folder made by `sftgen generate rl`"})
-    out: str = field(default="", metadata={"help": "run folder: checkpoints, final/, run.json, log.jsonl"})
+    data: str = field(default="", metadata={"help": "RL prompt folder made by `sftgen generate rl`", "option": True})
+    out: str = field(
+        default="", metadata={"help": "run folder: checkpoints, final/, run.json, log.jsonl", "option": True}
+    )
     template: str | None = field(
         default=None, metadata={"help": "prompt template family (study / compact); null = the data manifest's"}
     )
-    lr: float = field(default=1e-6, metadata={"help": "learning rate (study: 1e-6 constant)"})
+    lr: float = field(default=1e-6, metadata={"help": "learning rate (study: 1e-6 constant)", "option": True})
     scheduler: str = field(default="constant", metadata={"help": "cosine, linear or constant"})
     warmup_ratio: float = field(default=0.0, metadata={"help": "fraction of the steps in linear warmup"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
@@ -49,18 +55,21 @@ class GRPORunConfig(TypedConfig):
     adam_beta2: float = field(default=0.999, metadata={"help": "AdamW beta2"})
     adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon"})
     grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm; 0 turns clipping off"})
-    num_generations: int = field(default=8, metadata={"help": "rollouts per prompt (the GRPO group size)"})
+    num_generations: int = field(
+        default=8, metadata={"help": "rollouts per prompt (the GRPO group size)", "option": True}
+    )
     prompts_per_step: int = field(
-        default=256, metadata={"help": "prompts per optimizer step over all GPUs (study: 256)"}
+        default=256, metadata={"help": "prompts per optimizer step over all GPUs (study: 256)", "option": True}
     )
     micro_batch_size: int = field(
         default=8,
         metadata={
             "help": "completions per GPU per forward/backward; gradient accumulation makes up the rest of "
-            "prompts_per_step x num_generations"
+            "prompts_per_step x num_generations",
+            "option": True,
         },
     )
-    max_steps: int | None = field(default=None, metadata={"help": "optimizer steps (required)"})
+    max_steps: int | None = field(default=None, metadata={"help": "optimizer steps (required)", "option": True})
     temperature: float = field(default=1.0, metadata={"help": "rollout sampling temperature"})
     top_p: float = field(default=1.0, metadata={"help": "rollout nucleus sampling"})
     epsilon: float = field(default=0.2, metadata={"help": "PPO clip range of the importance ratio"})
@@ -69,7 +78,7 @@ class GRPORunConfig(TypedConfig):
     loss_type: str = field(default="dapo", metadata={"help": "TRL loss aggregation: grpo, dapo, dr_grpo, bnpo"})
     scale_rewards: str = field(default="group", metadata={"help": "advantage scaling: group, batch or none"})
     num_iterations: int = field(default=1, metadata={"help": "optimizer passes over each generation batch"})
-    max_completion_length: int = field(default=512, metadata={"help": "longest rollout in tokens"})
+    max_completion_length: int = field(default=512, metadata={"help": "longest rollout in tokens", "option": True})
     reward: str = field(
         default="step",
         metadata={
@@ -80,11 +89,14 @@ class GRPORunConfig(TypedConfig):
     episode_turns: int = field(
         default=30, metadata={"help": "reward: episode: turns an episode may take, the first included"}
     )
-    seed: int = field(default=0, metadata={"help": "seed of the prompt order and the sampling"})
-    save_steps: int = field(default=50, metadata={"help": "checkpoint every N optimizer steps"})
+    seed: int = field(default=0, metadata={"help": "seed of the prompt order and the sampling", "option": True})
+    save_steps: int = field(default=50, metadata={"help": "checkpoint every N optimizer steps", "option": True})
     save_total_limit: int | None = field(default=None, metadata={"help": "keep only the newest N checkpoints"})
     logging_steps: int = field(default=1, metadata={"help": "log loss, reward, lengths every N steps"})
-    report_to: str = field(default="none", metadata={"help": "experiment tracker: none, tensorboard or wandb"})
+    report_to: str = field(
+        default="none",
+        metadata={"help": "experiment tracker: none, tensorboard or wandb", "option": True, "choices": REPORTERS},
+    )
     log_completions: bool = field(default=False, metadata={"help": "print sample completions at each log step"})
     bf16: bool | None = field(default=None, metadata={"help": "bf16; null = on with CUDA, off on CPU"})
     model_dtype: str | None = field(
@@ -92,9 +104,19 @@ class GRPORunConfig(TypedConfig):
     )
     gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations (GPU memory)"})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads; null = 1 without CUDA"})
-    resume: str = field(default="auto", metadata={"help": "auto, always or never (as in SFT)"})
+    resume: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (resume when a checkpoint exists), always or never (as in SFT)",
+            "option": "--resume/--no-resume",
+            "flag_values": ("always", "never"),
+        },
+    )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
-    use_vllm: bool = field(default=False, metadata={"help": "generate rollouts with vLLM (GPU, `pip install vllm`)"})
+    use_vllm: bool = field(
+        default=False,
+        metadata={"help": "generate rollouts with vLLM (GPU, `pip install vllm`)", "option": "--vllm/--no-vllm"},
+    )
     vllm_mode: str = field(default="colocate", metadata={"help": "colocate (same GPUs) or server (trl vllm-serve)"})
     vllm_gpu_memory_utilization: float = field(
         default=0.3, metadata={"help": "colocate: share of GPU memory vLLM may take"}

@@ -218,6 +218,16 @@ class TypedConfig:
         return text
 
 
-def field_help(cls: type) -> dict[str, str]:
-    """``{name: help}`` from each field's ``metadata["help"]`` (for docs and ``--help`` output)."""
-    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+def option_fields(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field[Any], Any]]:
+    """``(dotted name, field, type hint)`` of each field of ``cls``, nested dataclasses walked, whose metadata
+    declares a command-line option (``"option"``). Why: ``sftgen train``'s options are derived from the config
+    dataclasses (``sftgen.train.commands``), so a setting, its type and its help are declared once."""
+    hints = typing.get_type_hints(cls)
+    found: list[tuple[str, dataclasses.Field[Any], Any]] = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+            found += option_fields(hint, f"{prefix}{f.name}.")
+        elif "option" in f.metadata:
+            found.append((prefix + f.name, f, hint))
+    return found
