@@ -501,6 +501,9 @@ def _check_shipped_base(preset: str, out: Path | None, progress: bool) -> None:
 @click.option("--lookup-rows", default=None, type=int, help="Stage 1 (dense look-up) rows; default: BaseConfig's.")
 @click.option("--rows", default=None, type=int, help="Stage 2 (whole curriculum) rows; default: BaseConfig's.")
 @click.option("--navigate-rows", default=None, type=int, help="Stage 3 (navigation + look-up) rows; default 0.")
+@click.option(
+    "--skill-rows", default=None, type=int, help="Stage 4 (tasks' presumed skills) rows; default: BaseConfig's."
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--pool",
@@ -517,6 +520,7 @@ def pretrain_base_command(
     lookup_rows: int | None,
     rows: int | None,
     navigate_rows: int | None,
+    skill_rows: int | None,
     seed: int,
     pool: str,
     check: bool,
@@ -527,7 +531,7 @@ def pretrain_base_command(
     from sftgen.experiment.jobs import limit_threads
     from sftgen.io import read_json
 
-    given = {"rows": rows, "lookup_rows": lookup_rows, "navigate_rows": navigate_rows}
+    given = {"rows": rows, "lookup_rows": lookup_rows, "navigate_rows": navigate_rows, "skill_rows": skill_rows}
     sizes = {k: v for k, v in given.items() if v is not None}
     if check:
         _check_shipped_base(preset, out, progress=sys.stderr.isatty())
@@ -548,6 +552,7 @@ def pretrain_base_command(
     console.print(f"look-up probe on held-out mappings: {json.dumps(info['lookup_probe'])}")
     console.print(f"far look-up probe (a grid between map and query): {json.dumps(info.get('far_lookup_probe'))}")
     console.print(f"navigation probe on held-out mappings: {json.dumps(info.get('navigate_probe'))}")
+    console.print(f"skill probe (tasks' presumed skills, fresh draws): {json.dumps(info.get('skill_probe'))}")
 
 
 @main.command("reproduce")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
 import pytest
 
 from sftgen.agents import read_board, read_declared_words
@@ -87,24 +88,30 @@ def test_the_probe_asks_in_the_same_layout_as_training() -> None:
 
 def test_base_config_names_bad_sizes_and_skips_empty_stages() -> None:
     with pytest.raises(ValueError, match="lookup_rows"):
-        BaseConfig(rows=0, lookup_rows=0).validate()
+        BaseConfig(rows=0, lookup_rows=0, skill_rows=0).validate()
     with pytest.raises(ValueError, match="lookup_queries"):
         BaseConfig(lookup_queries=0).validate()
-    assert [stage.name for stage in BaseConfig(lookup_rows=0).stages()] == ["mix"]
-    lookup, mix = BaseConfig().stages()
+    assert [stage.name for stage in BaseConfig(lookup_rows=0).stages()] == ["mix", "skills"]
+    lookup, mix, skills = BaseConfig().stages()
     assert (lookup.queries, lookup.stop_loss, mix.queries, mix.stop_loss) == (4, 0.05, 1, None)  # tasks ask once
+    assert (skills.lr, skills.scheduler, skills.mix["skills"]) == (2e-3, "cosine", 0.85)
+    with pytest.raises(ValueError, match="skill_tasks"):
+        BaseConfig(skill_tasks=("chess",)).validate()
+    with pytest.raises(ValueError, match="skill_lr"):
+        BaseConfig(skill_lr=0).validate()
     with pytest.raises(ValueError, match="mix_lr"):
         BaseConfig(mix_lr=0).validate()
     assert BaseConfig(lookup_rows=10).fingerprint() != BaseConfig(lookup_rows=11).fingerprint()
 
 
 def test_the_navigation_stage_is_optional_and_keeps_cached_names() -> None:
-    assert [stage.name for stage in BaseConfig().stages()] == ["lookup", "mix"]
-    navigate = BaseConfig(navigate_rows=100).stages()[-1]
+    assert [stage.name for stage in BaseConfig().stages()] == ["lookup", "mix", "skills"]
+    navigate = BaseConfig(navigate_rows=100).stages()[-2]
     assert (navigate.name, navigate.rows, navigate.queries, navigate.lr) == ("navigate", 100, 1, BaseConfig().mix_lr)
     assert navigate.mix == {"navigate": 0.7, "lookup": 0.3}
-    # Settings added later enter the name only when changed, so a default base keeps its name across releases.
-    assert BaseConfig().fingerprint() == "444aa0700723a9de"
+    # Settings added later enter the name only when changed, so a default base keeps its name across releases
+    # (it changes with the curriculum version: v6 added the skills stage).
+    assert BaseConfig().fingerprint() == "e9a34f89f8c31df5"
     assert BaseConfig(pool="codes").fingerprint() != BaseConfig().fingerprint()
     assert BaseConfig(navigate_rows=100).fingerprint() != BaseConfig().fingerprint()
     assert (
@@ -151,3 +158,19 @@ def test_navigate_probe_counts_any_optimal_move_but_only_in_the_declared_words()
     always_first = navigate_probe(Oracle("<answer> 1 </answer>"), n=40)
     assert 0.0 < always_first["numerical"] < 1.0  # "1" is Up there: right only where Up is optimal
     assert always_first["alphabetical"] == 0.0  # "1" is not an alphabetical word
+
+
+def test_skills_rows_come_from_the_named_tasks_and_need_them() -> None:
+    from sftgen.tasks.protocol import get_task
+
+    words, tokens = ["fox", "owl", "cat", "dog", "sun"], ["a", "b"]
+    with pytest.raises(ValueError, match="skill_tasks"):
+        next(curriculum_rows(4, 0, words, tokens, {"skills": 1.0}))
+    rows = list(curriculum_rows(40, 0, words, tokens, {"skills": 1.0}, 1, ("points",)))
+    assert {row["kind"] for row in rows} == {"skills"}
+    assert rows == list(curriculum_rows(40, 0, words, tokens, {"skills": 1.0}, 1, ("points",)))
+    skill = get_task("points").skill(np.random.default_rng(0))
+    assert skill is not None and skill.prompt.startswith("arithmetic\n")
+    for row in rows:
+        assert row["prompt"][0]["content"].startswith("arithmetic\nnumbers:")
+        assert '"formula": "' in row["completion"][0]["content"]

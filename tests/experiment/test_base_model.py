@@ -11,7 +11,7 @@ from sftgen.io import read_json
 
 pytestmark = pytest.mark.slow
 
-TINY = {"lookup_rows": 64, "rows": 64, "batch_size": 32}
+TINY = {"lookup_rows": 64, "rows": 64, "skill_rows": 64, "batch_size": 32}
 
 
 def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
@@ -22,7 +22,12 @@ def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
     assert weights[0] == weights[1] and weights[0] != weights[2]
     for probe in ("lookup_probe", "far_lookup_probe", "navigate_probe"):
         assert read_json(first / BASE_INFO)[probe] == read_json(second / BASE_INFO)[probe]
-    assert [p.name for p in sorted((tmp_path / "a").iterdir())] == ["final", "stage-0-lookup", "stage-1-mix"]
+    assert [p.name for p in sorted((tmp_path / "a").iterdir())] == [
+        "final",
+        "stage-0-lookup",
+        "stage-1-mix",
+        "stage-2-skills",
+    ]
 
 
 def test_a_copy_head_base_is_the_plain_base_plus_a_seeded_fresh_head(tmp_path: Path) -> None:

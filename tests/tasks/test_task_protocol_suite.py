@@ -289,3 +289,22 @@ def test_an_unknown_agent_is_an_error(name: str) -> None:
     inst = SPLITS[f"{name}/id"].instance(0)
     with pytest.raises(ValueError, match="unknown agent"):
         get_task(name).reference_answer("genius", inst.state(), inst.variant, PromptStyle(), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_a_skill_row_is_seeded_solved_by_its_completion_and_never_a_task_prompt(name: str) -> None:
+    task = get_task(name)
+    rows = [task.skill(np.random.default_rng(seed)) for seed in range(30)]
+    if rows[0] is None:
+        assert all(row is None for row in rows)
+        return
+    again = task.skill(np.random.default_rng(0))
+    assert again is not None and (again.prompt, again.completion) == (rows[0].prompt, rows[0].completion)
+    assert len({row.prompt for row in rows}) > 20
+    variant, difficulty = next(iter(task.variants)), next(iter(task.difficulties))
+    state = task.generate(np.random.default_rng(0), variant, difficulty)
+    task_heading = task.messages(state, variant, _style(task))[-1]["content"].split("\n", 1)[0]
+    for row in rows:
+        assert row.correct(row.completion)
+        assert not row.correct("") and not row.correct("<answer> 24 </answer>")
+        assert row.prompt.split("\n", 1)[0] != task_heading  # the skill, never the task's own prompt

@@ -10,7 +10,9 @@ the ability itself, in the compact template's own layout (``actions:up=w1,...``)
   its plain look-up at 0.91, and no SFT gain was seen; docs/results/);
 * ``navigate``: reach a goal on a box-free grid, answering the first optimal move in the declared words;
 * ``values``: read declared J/Q/K values and report them, or the sum of a few cards;
-* ``copy``: copy random tokens, so every token of the vocabulary is seen as input and as output.
+* ``copy``: copy random tokens, so every token of the vocabulary is seen as input and as output;
+* ``skills``: the general skills tasks presume a pretrained model has (``Task.skill``; General Points: making 24
+  from four numbers), drawn from the tasks named in ``skill_tasks``.
 
 Declared maps never equal an evaluation vocabulary in order (Base, Cardinal, Emoji, Numerical,
 Alphabetical, Random), so the base model has not seen any held-out mapping before evaluation.
@@ -26,9 +28,10 @@ import numpy as np
 from sftgen.prompts import compact_actions, compact_board, compact_field, compact_format, compact_values
 from sftgen.seeding import rng_for
 from sftgen.tasks.grid import ACTIONS
+from sftgen.tasks.protocol import get_task
 from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
 
-KINDS = ("lookup", "lookup-far", "navigate", "values", "copy")
+KINDS = ("lookup", "lookup-far", "navigate", "values", "copy", "skills")
 DELTAS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 _EVAL_MAPS = {tuple(normalize_word(w) for w in v.words) for v in (BASE, *HELD_OUT_VOCABS)}
 
@@ -147,8 +150,10 @@ def curriculum_rows(
     tokens: Sequence[str],
     mix: dict[str, float] | None = None,
     lookup_queries: int = 1,
+    skill_tasks: Sequence[str] = (),
 ) -> Iterator[dict]:
-    """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task.
+    """``n`` prompt/completion rows; ``words`` feed the declared maps, ``tokens`` the copy task, ``skill_tasks``
+    the ``skills`` rows (one task drawn per row).
 
     ``lookup_queries`` > 1 asks that many questions per look-up row: denser supervision of the same
     circuit, which forms far sooner than with one query per sequence (docs/tiny-scale-notes.md).
@@ -157,6 +162,9 @@ def curriculum_rows(
     unknown = set(mix) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown curriculum kinds {sorted(unknown)}; choose from {KINDS}")
+    if "skills" in mix and not skill_tasks:
+        raise ValueError("the skills kind needs skill_tasks: the tasks whose Task.skill rows to draw")
+    skill_sources = [get_task(name) for name in skill_tasks]
     kinds, weights = list(mix), np.array(list(mix.values()), dtype=float)
     made = attempt = 0
     while made < n:
@@ -169,6 +177,9 @@ def curriculum_rows(
             example = navigate_example(rng, words)
         elif kind == "values":
             example = values_example(rng)
+        elif kind == "skills":
+            skill = skill_sources[int(rng.integers(len(skill_sources)))].skill(rng)
+            example = None if skill is None else (skill.prompt, skill.completion)
         else:
             example = copy_example(rng, tokens)
         if example is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,13 @@ from sftgen.base.curriculum import KINDS, curriculum_rows
 from sftgen.data.build import write_dataset
 from sftgen.io import atomic_write_json, read_json
 from sftgen.seeding import content_hash
+from sftgen.tasks.protocol import task_names
 from sftgen.variants import DIVERSE_POOLS, diverse_pool, forbidden_words
 from sftgen.vocabulary import forced_tokens
 
-# v5: the tiny tokenizer spells numbers digit by digit, so no v4 base (whole-number tokens) may be reused
-CURRICULUM_VERSION = "base-curriculum-v5"
+# v5: the tiny tokenizer spells numbers digit by digit, so no v4 base (whole-number tokens) may be reused;
+# v6: a skills stage (making 24 from four numbers) after the mix
+CURRICULUM_VERSION = "base-curriculum-v6"
 BASE_INFO = "sftgen_base.json"
 # Tiny presets with a copy head, and the plain preset whose base they extend (sftgen.models.tiny.TINY_PRESETS).
 COPY_HEAD_PRESETS = {"tiny-copy": "tiny"}
@@ -43,6 +46,7 @@ class BaseStage:
     queries: int  # look-up questions per row
     lr: float
     stop_loss: float | None  # end the stage once the logged training loss is this low
+    scheduler: str | None = None  # None: the config's
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,11 @@ class BaseConfig:
     An optional third stage (``navigate_rows`` > 0, at ``mix_lr``) trains the composite skill Sokoban
     needs under declared words — compute a move, answer its declared word — on box-free grids mixed with
     look-ups. It forms late: held-out navigation went 0.40 → 0.55 in 2,000 steps and 0.73 after 5,000.
+
+    The last stage (``skill_rows``, at ``skill_lr`` with a cosine decay) teaches the general skills the tasks in
+    ``skill_tasks`` presume (``Task.skill``: General Points' arithmetic of making 24), mixed with the curriculum
+    so the look-up is kept. It is memorization of one formula per multiset of values: measured on the tiny
+    preset, 6,000 steps of 85% such rows reached 0.50 on fresh draws (docs/results/).
     """
 
     preset: str = "tiny"
@@ -78,20 +87,29 @@ class BaseConfig:
     navigate_rows: int = 0
     navigate_mix: dict[str, float] = field(default_factory=lambda: {"navigate": 0.7, "lookup": 0.3})
     pool: str = "words"  # the diverse pool its declared maps draw from (variants.diverse_pool)
+    skill_rows: int = 320_000
+    skill_mix: dict[str, float] = field(
+        default_factory=lambda: {"skills": 0.85, "navigate": 0.06, "lookup": 0.05, "values": 0.02, "copy": 0.02}
+    )
+    skill_tasks: tuple[str, ...] = ("points",)
+    skill_lr: float = 2e-3
 
     def validate(self) -> None:
-        sizes = (self.lookup_rows, self.rows, self.navigate_rows)
+        sizes = (self.lookup_rows, self.rows, self.navigate_rows, self.skill_rows)
         if min(sizes) < 0 or sum(sizes) < 1:
-            raise ValueError(f"lookup_rows, rows, navigate_rows: all ≥ 0 and not all 0, got {sizes}")
-        if self.lr <= 0 or self.mix_lr <= 0 or self.batch_size < 1 or self.epochs <= 0:
-            raise ValueError("lr, mix_lr, batch_size and epochs must be positive")
+            raise ValueError(f"lookup_rows, rows, navigate_rows, skill_rows: all ≥ 0 and not all 0, got {sizes}")
+        if min(self.lr, self.mix_lr, self.skill_lr) <= 0 or self.batch_size < 1 or self.epochs <= 0:
+            raise ValueError("lr, mix_lr, skill_lr, batch_size and epochs must be positive")
+        unregistered = sorted(set(self.skill_tasks) - set(task_names()))
+        if unregistered:
+            raise ValueError(f"skill_tasks: {unregistered} are not registered tasks ({', '.join(task_names())})")
         if self.lookup_stop_loss < 0:
             raise ValueError(f"lookup_stop_loss must be ≥ 0, got {self.lookup_stop_loss}")
         if self.symbol_weight < 1 or self.lookup_queries < 1:
             raise ValueError("symbol_weight and lookup_queries must be ≥ 1")
         if self.pool not in DIVERSE_POOLS:
             raise ValueError(f"pool must be one of {DIVERSE_POOLS}, got {self.pool!r}")
-        for name in ("mix", "navigate_mix"):
+        for name in ("mix", "navigate_mix", "skill_mix"):
             mix = getattr(self, name)
             unknown = sorted(set(mix) - set(KINDS))
             if unknown or not mix or any(not w > 0 for w in mix.values()):
@@ -103,6 +121,7 @@ class BaseConfig:
             BaseStage("lookup", self.lookup_rows, {"lookup": 1.0}, self.lookup_queries, self.lr, self.lookup_stop_loss),
             BaseStage("mix", self.rows, self.mix, 1, self.mix_lr, None),
             BaseStage("navigate", self.navigate_rows, self.navigate_mix, 1, self.mix_lr, None),
+            BaseStage("skills", self.skill_rows, self.skill_mix, 1, self.skill_lr, None, "cosine"),
         ]
         return [stage for stage in stages if stage.rows > 0]
 
@@ -137,6 +156,7 @@ def build_curriculum(config: BaseConfig, stage: BaseStage, index: int, out: Path
         forced_tokens(),
         stage.mix,
         stage.queries,
+        config.skill_tasks,
     )
     meta = {"config": {"kind": "base", "task": "curriculum", "template": "compact", "stage": index, **asdict(config)}}
     return write_dataset(list(data), out, meta, overwrite=True)
@@ -188,7 +208,7 @@ def pretrain_base(
             build_curriculum(config, stage, index, run_dir / "data")
             train(_stage_run(config, stage, model, run_dir, progress))
         model = run_dir / "run" / "final"
-    probe = probe_base(model)
+    probe = probe_base(model, config.skill_tasks)
     export(Path(model), final)
     atomic_write_json(
         final / BASE_INFO,
@@ -198,6 +218,7 @@ def pretrain_base(
             "lookup_probe": probe["lookup"],
             "far_lookup_probe": probe["far_lookup"],
             "navigate_probe": probe["navigate"],
+            "skill_probe": probe["skills"],
             "replay_data": str((run_dir / "data").resolve()),  # the last stage's rows, for SFT replay
             "wall_seconds": time.perf_counter() - start,
         },
@@ -232,7 +253,7 @@ def _attach_copy_head(config: BaseConfig, root: Path, progress: bool, use_shippe
             if item.is_file() and item.name not in ("model.safetensors", "config.json", BASE_INFO):
                 shutil.copy2(item, tmp / item.name)
         model.save_pretrained(tmp)
-        probe = probe_base(tmp)
+        probe = probe_base(tmp, config.skill_tasks)
         plain_info = read_json(plain / BASE_INFO)
         atomic_write_json(
             tmp / BASE_INFO,
@@ -243,6 +264,7 @@ def _attach_copy_head(config: BaseConfig, root: Path, progress: bool, use_shippe
                 "lookup_probe": probe["lookup"],
                 "far_lookup_probe": probe["far_lookup"],
                 "navigate_probe": probe["navigate"],
+                "skill_probe": probe["skills"],
                 "replay_data": plain_info.get("replay_data"),
                 "wall_seconds": time.perf_counter() - start,
             },
@@ -259,7 +281,7 @@ def _stage_run(config: BaseConfig, stage: BaseStage, model: str | Path, run_dir:
         out=str(run_dir / "run"),
         template="compact",
         lr=stage.lr,
-        scheduler=config.scheduler,
+        scheduler=stage.scheduler or config.scheduler,
         batch_size=config.batch_size,
         epochs=config.epochs,
         warmup_ratio=config.warmup_ratio,
@@ -283,8 +305,8 @@ def export(source: Path, target: Path) -> None:
         shutil.copytree(source, tmp, dirs_exist_ok=True)
 
 
-def probe_base(model_dir: str | Path) -> dict[str, dict[str, float]]:
-    from sftgen.base.probe import lookup_probe, navigate_probe
+def probe_base(model_dir: str | Path, skill_tasks: Sequence[str] = ()) -> dict[str, dict[str, float]]:
+    from sftgen.base.probe import lookup_probe, navigate_probe, skill_probe
     from sftgen.models import load_model
     from sftgen.models.hf_backend import HFBackend
 
@@ -294,4 +316,5 @@ def probe_base(model_dir: str | Path) -> dict[str, dict[str, float]]:
         "lookup": lookup_probe(backend),
         "far_lookup": lookup_probe(backend, far=True),
         "navigate": navigate_probe(backend),
+        "skills": skill_probe(backend, skill_tasks),
     }

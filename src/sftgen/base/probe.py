@@ -10,6 +10,7 @@ word) that SFT on Sokoban builds on.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sftgen.base.curriculum import filler_grid, lookup_prompt, navigate_case
@@ -17,6 +18,7 @@ from sftgen.models.sampling import Backend, Sampling
 from sftgen.prompts import compact_board
 from sftgen.seeding import rng_for
 from sftgen.tasks.grid import ACTIONS
+from sftgen.tasks.protocol import get_task
 from sftgen.variants import HELD_OUT_VOCABS, normalize_word
 
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
@@ -68,6 +70,26 @@ def navigate_probe(backend: Backend, n: int = 50, seed: int = 0) -> dict[str, fl
         got = _ANSWER.findall(text)
         scores.setdefault(name, []).append(float(bool(got) and normalize_word(got[0]) in ok))
     return _summary(scores)
+
+
+def skill_probe(backend: Backend, tasks: Sequence[str], n: int = 100, seed: int = 0) -> dict[str, float]:
+    """Per task in ``tasks``: the fraction of fresh ``Task.skill`` rows the model solves, greedy (the pre-trained
+    skill a task presumes, e.g. General Points' arithmetic)."""
+    chats: list[list[dict]] = []
+    checks: list[tuple[str, Any]] = []
+    for name in tasks:
+        task = get_task(name)
+        for i in range(n):
+            skill = task.skill(rng_for("sftgen-base-skill-probe", seed, name, i))
+            if skill is None:
+                break
+            chats.append([{"role": "user", "content": skill.prompt}])
+            checks.append((name, skill.correct))
+    texts = backend.generate(chats, Sampling(greedy=True, max_new_tokens=64)) if chats else []
+    scores: dict[str, list[float]] = {}
+    for (name, correct), text in zip(checks, texts, strict=True):
+        scores.setdefault(name, []).append(float(correct(text)))
+    return _summary(scores) if scores else {}
 
 
 def _summary(scores: dict[str, list[float]]) -> dict[str, float]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -155,6 +155,21 @@ class FigureData:
     series: Mapping[str, tuple[float, ...]]
 
 
+@dataclass(frozen=True)
+class SkillExample:
+    """One pre-training row of a skill a task presumes its model already has, and the check of an answer to it.
+
+    Why tasks say this: the study starts from pretrained models that bring general skills to each task (General
+    Points: making 24 from four numbers); a tiny model trained from scratch has none, so its base learns them
+    from these rows (``sftgen.base``). ``prompt`` and ``completion`` use the compact layout and never a task's
+    own prompt; ``correct(text)`` says whether a model's completion solves the row.
+    """
+
+    prompt: str
+    completion: str
+    correct: Callable[[str], bool]
+
+
 @dataclass
 class StateFilter:
     """Training rows whose *state* (not just the level it started from) is an evaluation puzzle are dropped.
@@ -280,6 +295,11 @@ class Task(Protocol[StateT]):
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
         """Task-specific report figures from episode records (each with ``split``, ``success``, ``state``)."""
+        ...
+
+    def skill(self, rng: np.random.Generator) -> SkillExample | None:
+        """A row of the general skill this task presumes a pretrained model has (None: it presumes none beyond
+        the base curriculum's look-up and grid navigation); a pure function of ``rng``."""
         ...
 
 

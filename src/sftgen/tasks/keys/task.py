@@ -156,5 +156,9 @@ class KeysTask:
         caption = "Success rate by the optimal plan's length (moves), per keys split"
         return [FigureData("keys-plan-length", caption, "optimal plan length", "success", labels, series)]
 
+    def skill(self, rng: np.random.Generator) -> None:
+        """None: the base curriculum's grid navigation is the skill keys presumes."""
+        return None
+
 
 TASK = KeysTask()

@@ -22,6 +22,7 @@ from sftgen.tasks.protocol import (
     FigureData,
     Outcome,
     RowRequest,
+    SkillExample,
     SplitSpec,
     StateFilter,
     VariantInfo,
@@ -32,6 +33,7 @@ from .cards import FaceMap, Hand, card_label, generate_hand
 from .data import points_reasoning, points_rl_rows, points_sft_rows, training_hands
 from .env import PointsEnv
 from .identity import points_key
+from .skill import arithmetic_example
 from .solver import one_solution
 from .splits import SPLITS
 from .variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
@@ -164,6 +166,10 @@ class PointsTask:
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
         """None yet: the float-eval comparison still lives in ``report/differences.py``."""
         return []
+
+    def skill(self, rng: np.random.Generator) -> SkillExample:
+        """Making 24 from four numbers (the study's models know the game; a tiny base learns it): see skill.py."""
+        return arithmetic_example(rng)
 
 
 TASK = PointsTask()

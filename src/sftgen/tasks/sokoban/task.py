@@ -188,5 +188,9 @@ class SokobanTask:
         """None yet: the report's tables already cover what the study plots for Sokoban."""
         return []
 
+    def skill(self, rng: np.random.Generator) -> None:
+        """None: the base curriculum's grid navigation is the skill Sokoban presumes."""
+        return None
+
 
 TASK = SokobanTask()
