@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sftgen.base import shipped
-from sftgen.base.probe import lookup_probe, navigate_probe
+from sftgen.base.probe import lookup_probe, navigate_probe, skill_probe
 from sftgen.experiment.recipe import load_recipe
 from sftgen.models import load_model
 from sftgen.models.hf_backend import HFBackend
@@ -33,9 +33,14 @@ def test_a_shipped_base_loads_and_passes_its_probes(preset: str) -> None:
     assert manifest is not None
     model, tokenizer = load_model(str(shipped.shipped_dir(preset)))
     backend = HFBackend(model, tokenizer)
-    measured = {"lookup_probe": lookup_probe(backend), "navigate_probe": navigate_probe(backend)}
+    measured = {
+        "lookup_probe": lookup_probe(backend),
+        "navigate_probe": navigate_probe(backend),
+        "skill_probe": skill_probe(backend, manifest["config"]["skill_tasks"]),
+    }
     for probe, scores in measured.items():
         assert abs(scores["overall"] - manifest[probe]["overall"]) <= shipped.PROBE_TOLERANCE, probe
+    assert measured["skill_probe"]["points"] >= 0.9  # it makes 24 from four numbers, as the study's models can
     # it reads declared maps it never saw, far above chance (0.25), and the numerical one that quick's findings use
     assert measured["lookup_probe"]["overall"] >= 0.6
     assert measured["lookup_probe"]["numerical"] >= 0.9
@@ -77,9 +82,9 @@ def test_a_tampered_shipped_base_is_refused(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_probes_are_compared_within_the_tolerance() -> None:
-    old = {"lookup_probe": {"overall": 1.0}, "navigate_probe": {"overall": 0.6}}
-    new = {"lookup_probe": {"overall": 0.95}, "navigate_probe": {"overall": 0.45}}
-    assert shipped.compare_probes(new, old) == [
+    old = {"lookup_probe": {"overall": 1.0}, "navigate_probe": {"overall": 0.6}, "skill_probe": {"overall": 0.99}}
+    new = {"lookup_probe": {"overall": 0.95}, "navigate_probe": {"overall": 0.45}, "skill_probe": {}}
+    assert shipped.compare_probes(new, old) == [  # a probe one side could not take (no skill tasks) is left out
         ("lookup_probe", 1.0, 0.95, True),
         ("navigate_probe", 0.6, 0.45, False),
     ]

@@ -129,10 +129,12 @@ class BaseConfig:
         """Settings added after a release enter the hash only when changed, so cached bases keep their names."""
         defaults = BaseConfig()
         settings = {k: v for k, v in asdict(self).items() if k not in LATER_SETTINGS or v != getattr(defaults, k)}
-        payload = json.dumps(
-            {"config": settings, "curriculum": CURRICULUM_VERSION, "sftgen": __version__}, sort_keys=True
-        )
-        return content_hash(payload)[:16]
+        payload = {"config": settings, "curriculum": CURRICULUM_VERSION, "sftgen": __version__}
+        if self.preset in COPY_HEAD_PRESETS:  # the fresh head's settings live in the model preset
+            from sftgen.models.tiny import TINY_PRESETS
+
+            payload["head"] = TINY_PRESETS[self.preset]
+        return content_hash(json.dumps(payload, sort_keys=True))[:16]
 
 
 LATER_SETTINGS = ("navigate_rows", "navigate_mix", "pool")
@@ -240,6 +242,7 @@ def _attach_copy_head(config: BaseConfig, root: Path, progress: bool, use_shippe
 
     from sftgen.io import atomic_dir
     from sftgen.models.copy_head import with_copy_head
+    from sftgen.models.tiny import TINY_PRESETS
 
     start = time.perf_counter()
     plain_config = replace(config, preset=COPY_HEAD_PRESETS[config.preset])
@@ -247,7 +250,10 @@ def _attach_copy_head(config: BaseConfig, root: Path, progress: bool, use_shippe
     plain = pretrain_base(plain_config, None if use_shipped else root / "plain", progress, use_shipped)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = with_copy_head(AutoModelForCausalLM.from_pretrained(str(plain)))
+        head = TINY_PRESETS[config.preset]
+        model = with_copy_head(
+            AutoModelForCausalLM.from_pretrained(str(plain)), head["copy_head_dim"], head["copy_gate_bias"]
+        )
     with atomic_dir(root / "final", overwrite=True) as tmp:
         for item in plain.iterdir():  # tokenizer, chat template, sftgen's model card: the plain base's
             if item.is_file() and item.name not in ("model.safetensors", "config.json", BASE_INFO):

@@ -32,7 +32,7 @@ SHIPPED_FILES = (
 # Probe scores a rebuild must reproduce within this distance (overall accuracy, 50 questions per vocabulary):
 # a rebuild on another device or library version is not bit-identical, its abilities are.
 PROBE_TOLERANCE = 0.1
-PROBES = ("lookup_probe", "navigate_probe")
+PROBES = ("lookup_probe", "navigate_probe", "skill_probe")
 
 
 def shipped_root() -> Path:
@@ -96,7 +96,7 @@ def compare_probes(rebuilt: dict[str, Any], shipped: dict[str, Any]) -> list[tup
     """(probe, shipped overall, rebuilt overall, within tolerance) for each probe both manifests hold."""
     rows = []
     for probe in PROBES:
-        if probe in shipped and probe in rebuilt:
+        if "overall" in shipped.get(probe, {}) and "overall" in rebuilt.get(probe, {}):
             old, new = shipped[probe]["overall"], rebuilt[probe]["overall"]
             rows.append((probe, old, new, abs(old - new) <= PROBE_TOLERANCE))
     return rows
