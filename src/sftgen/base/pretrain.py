@@ -24,7 +24,7 @@ from sftgen.base.curriculum import KINDS, curriculum_rows
 from sftgen.data.build import write_dataset
 from sftgen.io import atomic_write_json, read_json
 from sftgen.seeding import content_hash
-from sftgen.tasks.protocol import task_names
+from sftgen.tasks.protocol import builtin_skill_tasks, task_names
 from sftgen.variants import DIVERSE_POOLS, diverse_pool, forbidden_words
 from sftgen.vocabulary import forced_tokens
 
@@ -91,7 +91,7 @@ class BaseConfig:
     skill_mix: dict[str, float] = field(
         default_factory=lambda: {"skills": 0.85, "navigate": 0.06, "lookup": 0.05, "values": 0.02, "copy": 0.02}
     )
-    skill_tasks: tuple[str, ...] = ("points",)
+    skill_tasks: tuple[str, ...] = field(default_factory=builtin_skill_tasks)
     skill_lr: float = 2e-3
 
     def validate(self) -> None:

@@ -316,6 +316,13 @@ def task_names() -> tuple[str, ...]:
     return (*BUILTIN_TASKS, *sorted(set(_entry_points()) - set(BUILTIN_TASKS)))
 
 
+def builtin_skill_tasks() -> tuple[str, ...]:
+    """The built-in tasks that presume a skill (:meth:`Task.skill` is not None): the tiny base's default skills
+    stage. Built-in only, so installing a task package does not change the default base."""
+    rng = np.random.default_rng(0)
+    return tuple(name for name in BUILTIN_TASKS if get_task(name).skill(rng) is not None)
+
+
 def _load(target: str) -> object:
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
