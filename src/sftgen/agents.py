@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from sftgen.envs import PointsEnv, SokobanEnv
-from sftgen.prompts import PromptStyle, points_answer, sokoban_answer
+from sftgen.prompts import PromptStyle, sokoban_answer
 from sftgen.seeding import derive_seed
-from sftgen.tasks.points import FaceMap, one_solution
+from sftgen.tasks.points import FaceMap
+from sftgen.tasks.points.task import agent_answer as points_agent_answer
 from sftgen.tasks.protocol import AGENTS, get_task
 from sftgen.tasks.sokoban import ACTIONS, Board, solve
 from sftgen.variants import BASE, ActionVocab
@@ -143,14 +144,7 @@ class ReferenceAgent:
     def _points(self, prompt: str, rng: np.random.Generator) -> str:
         labels, declared = read_hand(prompt)
         face_map = FaceMap.uniform(10) if self.kind == "shortcut" else declared
-        numbers = [face_map.value(_rank(label)) for label in labels]
-        if self.kind == "random":
-            order = rng.permutation(len(numbers))
-            ops = rng.choice(list("+-*/"), size=len(numbers) - 1)
-            formula = str(numbers[order[0]]) + "".join(f"{o}{numbers[i]}" for o, i in zip(ops, order[1:], strict=True))
-        else:
-            formula = one_solution(numbers) or "+".join(map(str, numbers))
-        return points_answer(labels, numbers, formula)
+        return points_agent_answer(self.kind, labels, [face_map.value(_rank(label)) for label in labels], rng)
 
 
 def oracle_answer(env: SokobanEnv | PointsEnv) -> str:

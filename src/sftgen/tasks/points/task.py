@@ -44,6 +44,18 @@ SHORTCUT_MAP = FaceMap.uniform(10)
 """The training face-card values a prompt-blind model keeps using."""
 
 
+def agent_answer(agent: str, labels: Sequence[str], numbers: Sequence[int], rng: np.random.Generator) -> str:
+    """A reference agent's answer for cards read as ``numbers``: the solver's formula, or random operators in a
+    random order (``agent == "random"``); shared with the text-reading agents of ``sftgen.agents``."""
+    if agent == "random":
+        order = rng.permutation(len(numbers))
+        ops = rng.choice(list("+-*/"), size=len(numbers) - 1)
+        formula = str(numbers[order[0]]) + "".join(f"{o}{numbers[i]}" for o, i in zip(ops, order[1:], strict=True))
+    else:
+        formula = one_solution(numbers) or "+".join(map(str, numbers))
+    return points_answer(labels, numbers, formula)
+
+
 def _variant_infos() -> dict[str, VariantInfo]:
     def info(v: PointsVariant) -> VariantInfo:
         kind = "base" if v.declared == v.scored == SHORTCUT_MAP else "values"
@@ -134,15 +146,7 @@ class PointsTask:
         if agent not in AGENTS:
             raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
         face_map = SHORTCUT_MAP if agent == "shortcut" else POINTS_VARIANTS[variant].declared
-        labels = [card_label(r) for r in state.ranks]
-        numbers = list(state.values(face_map))
-        if agent == "random":
-            order = rng.permutation(len(numbers))
-            ops = rng.choice(list("+-*/"), size=len(numbers) - 1)
-            formula = str(numbers[order[0]]) + "".join(f"{o}{numbers[i]}" for o, i in zip(ops, order[1:], strict=True))
-        else:
-            formula = one_solution(numbers) or "+".join(map(str, numbers))
-        return points_answer(labels, numbers, formula)
+        return agent_answer(agent, [card_label(r) for r in state.ranks], list(state.values(face_map)), rng)
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> PointsEnv:
         return PointsEnv(POINTS_VARIANTS[variant], POINTS_DIFFICULTIES[difficulty], style)
