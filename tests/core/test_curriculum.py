@@ -97,6 +97,8 @@ def test_base_config_names_bad_sizes_and_skips_empty_stages() -> None:
     assert (skills.lr, skills.scheduler, skills.mix["skills"]) == (2e-3, "cosine", 0.85)
     with pytest.raises(ValueError, match="skill_tasks"):
         BaseConfig(skill_tasks=("chess",)).validate()
+    with pytest.raises(ValueError, match="presume no skill"):
+        BaseConfig(skill_tasks=("sokoban",)).validate()
     with pytest.raises(ValueError, match="skill_lr"):
         BaseConfig(skill_lr=0).validate()
     with pytest.raises(ValueError, match="mix_lr"):

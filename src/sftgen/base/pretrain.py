@@ -24,7 +24,7 @@ from sftgen.base.curriculum import KINDS, curriculum_rows
 from sftgen.data.build import write_dataset
 from sftgen.io import atomic_write_json, read_json
 from sftgen.seeding import content_hash
-from sftgen.tasks.protocol import builtin_skill_tasks, task_names
+from sftgen.tasks.protocol import builtin_skill_tasks, presumes_skill, task_names
 from sftgen.variants import DIVERSE_POOLS, diverse_pool, forbidden_words
 from sftgen.vocabulary import forced_tokens
 
@@ -103,6 +103,9 @@ class BaseConfig:
         unregistered = sorted(set(self.skill_tasks) - set(task_names()))
         if unregistered:
             raise ValueError(f"skill_tasks: {unregistered} are not registered tasks ({', '.join(task_names())})")
+        skill_less = [name for name in self.skill_tasks if not presumes_skill(name)]
+        if skill_less:  # the skills stage would draw rows from them forever
+            raise ValueError(f"skill_tasks: {skill_less} presume no skill (their Task.skill is None)")
         if self.lookup_stop_loss < 0:
             raise ValueError(f"lookup_stop_loss must be ≥ 0, got {self.lookup_stop_loss}")
         if self.symbol_weight < 1 or self.lookup_queries < 1:

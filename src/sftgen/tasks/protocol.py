@@ -316,11 +316,15 @@ def task_names() -> tuple[str, ...]:
     return (*BUILTIN_TASKS, *sorted(set(_entry_points()) - set(BUILTIN_TASKS)))
 
 
+def presumes_skill(name: str) -> bool:
+    """Whether task ``name`` has a :meth:`Task.skill` (a task without one would never yield a skills row)."""
+    return get_task(name).skill(np.random.default_rng(0)) is not None
+
+
 def builtin_skill_tasks() -> tuple[str, ...]:
-    """The built-in tasks that presume a skill (:meth:`Task.skill` is not None): the tiny base's default skills
-    stage. Built-in only, so installing a task package does not change the default base."""
-    rng = np.random.default_rng(0)
-    return tuple(name for name in BUILTIN_TASKS if get_task(name).skill(rng) is not None)
+    """The built-in tasks that presume a skill: the tiny base's default skills stage. Built-in only, so installing
+    a task package does not change the default base."""
+    return tuple(name for name in BUILTIN_TASKS if presumes_skill(name))
 
 
 def _load(target: str) -> object:
