@@ -12,6 +12,7 @@ import pytest
 vf = pytest.importorskip("verifiers.v1", reason="verifiers is not installed (see docs/integrations.md)")
 
 from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import JSONResponse  # noqa: E402
 from integration_helpers import agreement_splits  # noqa: E402
 from stack_policies import know_items, mixed_answer, play_locally  # noqa: E402
 from verifiers.v1.utils.loaders import (  # noqa: E402
@@ -28,15 +29,20 @@ from sftgen.tasks.protocol import task_names  # noqa: E402
 KEY_VAR = "SFTGEN_REFERENCE_API_KEY"
 
 
-def reference_app() -> FastAPI:
-    """An OpenAI chat-completions endpoint whose model answers the last user message with ``mixed_answer``."""
+def reference_app(fail_first_calls: bool = False) -> FastAPI:
+    """An OpenAI chat-completions endpoint whose model answers the last user message with ``mixed_answer``;
+    with ``fail_first_calls`` an overloaded provider answers each prompt's first request with 503."""
     app = FastAPI()
-    app.state.prompts, app.state.sizes = [], []
+    app.state.prompts, app.state.sizes, app.state.calls = [], [], 0
 
-    @app.post("/v1/chat/completions")
-    async def chat(request: Request) -> dict:
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat(request: Request) -> dict | JSONResponse:
         body = await request.json()
         prompt = body["messages"][-1]["content"]
+        app.state.calls += 1
+        if fail_first_calls and prompt not in app.state.prompts:
+            app.state.prompts.append(prompt)
+            return JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
         app.state.prompts.append(prompt)
         app.state.sizes.append(len(body["messages"]))
         message = {"role": "assistant", "content": mixed_answer(prompt)}
@@ -115,6 +121,26 @@ def test_rollouts_reach_the_model_with_sftgens_prompt(model_server, monkeypatch)
     assert set(model_server.prompts[before:]) == {i.prompt[-1]["content"] for i in items}
     trace = episodes[0].traces[0]
     assert set(trace.rewards) == {"sftgen_reward"} and set(trace.metrics) >= {"solved"}
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_the_harness_retries_a_relayed_provider_failure(monkeypatch, retries: int) -> None:
+    """verifiers relays an upstream 5xx to the harness for the harness to retry: with one retry every episode
+    whose first call failed scores as sftgen scores it; with none, each fails."""
+    monkeypatch.setenv(KEY_VAR, "local")
+    items = make_items("points/id", 4)
+    know_items(items)
+    harness = {"id": adapter.TASKSET_ID, "max_retries": retries, "retry_backoff_s": 0.01}
+    agent = vf.AgentConfig(runtime=vf.SubprocessConfig(), harness=harness)
+    app = reference_app(fail_first_calls=True)
+    with BackgroundServer(app) as server:
+        episodes = run_rollouts(adapter.load_environment("points/id", agent=agent, size=4), server.url, 1)
+    assert [e.ok for e in episodes] == [bool(retries)] * 4
+    assert app.state.calls == 4 * (1 + retries)
+    if retries:
+        assert [e.traces[0].reward for e in episodes] == [
+            score(mixed_answer(i.prompt[-1]["content"]), i.ground_truth).reward for i in items
+        ]
 
 
 @pytest.mark.parametrize("task", task_names())

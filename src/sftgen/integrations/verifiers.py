@@ -22,12 +22,14 @@ Choose the split with ``--env.taskset.split <task>/<split>`` and optionally ``va
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import verifiers.v1 as vf
+from pydantic import Field
 from verifiers.v1.dialects.chat import message_to_wire
 
 from sftgen.integrations.items import DEFAULT_SPLIT, make_items, resolve_split, score, start_episode, turn_budget
@@ -164,6 +166,11 @@ class SftgenReplyHarnessConfig(vf.HarnessConfig):
     """Settings of :class:`SftgenReplyHarness`."""
 
     request_timeout_s: float = 600.0
+    max_retries: int = Field(2, ge=0)
+    """Retries of a model call the interception server answers with 429 or 5xx (a provider failure it relays so
+    the harness retries it, as the OpenAI SDK does) or that fails in transport."""
+    retry_backoff_s: float = Field(0.5, ge=0.0)
+    """The first retry's wait; each further one waits twice as long."""
 
 
 class SftgenReplyHarness(vf.Harness[SftgenReplyHarnessConfig]):
@@ -199,14 +206,31 @@ class SftgenReplyHarness(vf.Harness[SftgenReplyHarnessConfig]):
         else:
             users = [m for m in prompt or [] if m.role == "user"]
             messages += [message_to_wire(m) for m in users[-1:]]
+        request = {
+            "url": f"{endpoint.rstrip('/')}/chat/completions",
+            "headers": {"Authorization": f"Bearer {secret}"},
+            "json": {"model": ctx.model, "messages": messages},
+        }
         async with httpx.AsyncClient(timeout=self.config.request_timeout_s) as http:
-            response = await http.post(
-                f"{endpoint.rstrip('/')}/chat/completions",
-                headers={"Authorization": f"Bearer {secret}"},
-                json={"model": ctx.model, "messages": messages},
-            )
-        ok = response.status_code == 200
-        return vf.ProgramResult(exit_code=0 if ok else 1, stdout="", stderr="" if ok else response.text[-2000:])
+            status, text = await self._post_with_retries(http, request)
+        ok = status == 200
+        return vf.ProgramResult(exit_code=0 if ok else 1, stdout="", stderr="" if ok else text[-2000:])
+
+    async def _post_with_retries(self, http: httpx.AsyncClient, request: dict[str, Any]) -> tuple[int, str]:
+        """The call's final status and body. Why retry here: verifiers relays a provider's 5xx/429 (a dropped
+        keep-alive connection, an overloaded server) to the harness for the harness to retry; the interception
+        server clears the call's error when the retry arrives, so one lost connection does not fail an episode."""
+        wait, retries_left = self.config.retry_backoff_s, self.config.max_retries
+        while True:
+            try:
+                response = await http.post(**request)
+                status, text = response.status_code, response.text
+            except httpx.TransportError as error:
+                status, text = 599, f"{type(error).__name__}: {error}"
+            if retries_left == 0 or not (status == 429 or status >= 500):
+                return status, text
+            await asyncio.sleep(wait)
+            wait, retries_left = wait * 2, retries_left - 1
 
 
 def taskset_config(split: str = DEFAULT_SPLIT, **fields: Any) -> SftgenTasksetConfig:
