@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # tests never reach a hub
 .venv/bin/ruff check src tests benchmarks
-.venv/bin/python -m pytest -m "slow or not slow" "$@"
+.venv/bin/python -m pytest -m "slow or not slow" --durations=30 "$@"
