@@ -19,7 +19,7 @@ from core_helpers import PYTHON, REPO
 
 from sftgen.data.build import KINDS, BuildConfig, build_dataset, iter_rows
 from sftgen.data.leakage import assert_disjoint, evaluation_keys
-from sftgen.data.study import build_study_datasets
+from sftgen.data.study import build_study_datasets, study_sizes
 from sftgen.prompts import PromptStyle, paraphrase_pool, read_declared_words
 from sftgen.splits import SPLITS
 from sftgen.tasks.points import FaceMap, Hand, verify
@@ -442,6 +442,7 @@ def test_compact_template_rows() -> None:
 
 
 def test_build_study_datasets_layout(tmp_path: Path) -> None:
+    assert study_sizes() == {"sokoban": 1000, "points": 10_000}  # the study's (docs/study.md); keys is not in it
     manifests = build_study_datasets(tmp_path, seed=1, sizes={"sokoban": 1, "points": 2})
     assert sorted(manifests) == sorted(f"{t}/{k}" for t in ("sokoban", "points") for k in KINDS)
     for name, manifest in manifests.items():

@@ -172,6 +172,13 @@ _HELD_KEY = re.compile(r"the (\w+) key")
 _COMPACT_FIELD = "^{}:(.*)$"
 
 
+def _colour(symbol: str) -> str:
+    """The colour of a key or door symbol (``r`` or ``R``: red); a ValueError for anything else."""
+    if symbol.lower() not in _COLOUR_OF:
+        raise ValueError(f"{symbol!r} is not a key or door in the prompt")
+    return _COLOUR_OF[symbol.lower()]
+
+
 def _field(prompt: str, name: str) -> str | None:
     match = re.search(_COMPACT_FIELD.format(name), prompt, re.MULTILINE)
     return None if match is None else match.group(1)
@@ -185,8 +192,8 @@ def read_rules(prompt: str) -> tuple[Rules, tuple[str, ...]]:
     """The declared rules and the level's colours (the keys of the opening map, in cycle order)."""
     compact = _field(prompt, "opens")
     if compact is not None:
-        pairs = [pair.split("=", 1) for pair in compact.split(",")]
-        opens = {_COLOUR_OF[k]: _COLOUR_OF[d.lower()] for k, d in pairs}
+        pairs = [pair.partition("=") for pair in compact.split(",")]
+        opens = {_colour(key): _colour(door) for key, _, door in pairs}
         carry = _field(prompt, "carry")
         capacity = 0 if carry in (None, "any") else int(carry)
     else:
@@ -210,7 +217,7 @@ def read_state(prompt: str, colours: tuple[str, ...]) -> KeysState:
         raise ValueError("no board found in the prompt")
     compact = _field(prompt, "hold")
     if compact is not None:
-        held = tuple(_COLOUR_OF[k] for k in compact.split(",") if k)
+        held = tuple(_colour(key) for key in compact.split(",") if key)
     else:
         holding = _STUDY_HOLDING.search(prompt)
         held = tuple(_HELD_KEY.findall(holding.group(1))) if holding else ()
