@@ -1,94 +1,36 @@
-"""Reference agents that read the prompt text like a model would, so they plug in wherever a model does.
+"""Reference agents that answer like a model would, so they plug in wherever a model does.
 
-* ``oracle``: the solver, answering in the *declared* vocabulary (an upper bound on instruction following).
-* ``shortcut``: the solver, always answering Up/Down/Left/Right and J=Q=K=10 — exactly the frozen-prompt
-  behaviour, so it scores on fake splits and is invalid on honest variants.
-* ``random``: a random declared word (Sokoban) or a random arrangement of the declared numbers (Points).
+* ``oracle``: the solver, answering as the prompt *declares* (an upper bound on instruction following).
+* ``shortcut``: the solver, answering in the training words and rules (Up/Down/Left/Right, J=Q=K=10): exactly the
+  frozen-prompt behaviour, so it scores on fake splits and is invalid on honest variants.
+* ``random``: a random declared word, or a random arrangement of the declared numbers.
 
 Where the caller has the episode's state (the evaluation rollout does), :meth:`ReferenceAgent.answer_situations`
-asks the task (``Task.reference_answer``) from the state, for every registered task. Where only text arrives (a
-served fake model), :meth:`ReferenceAgent.answer` parses the board, the declared words and the cards back out of
-the rendered prompt (any study paraphrase or the compact template) for the two study tasks, which also checks that
-every prompt carries what a model needs.
+asks the task (``Task.reference_answer``) from the state. Where only text arrives (a served fake model),
+:meth:`ReferenceAgent.answer` asks each registered task in turn to read the prompt back (``Task.answer_from_text``;
+a task answers None for a prompt that is not its own), which also checks that every prompt carries what a model
+needs.
 """
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 
-from sftgen.envs import PointsEnv, SokobanEnv
-from sftgen.prompts import PromptStyle, sokoban_answer
+from sftgen.prompts import PromptStyle
 from sftgen.seeding import derive_seed
-from sftgen.tasks.points import FaceMap
-from sftgen.tasks.points.task import agent_answer as points_agent_answer
-from sftgen.tasks.protocol import AGENTS, get_task
-from sftgen.tasks.sokoban import ACTIONS, Board, solve
-from sftgen.variants import BASE, ActionVocab
-
-_STUDY_CELL = re.compile(r"^(?: \S+ \t)+$")
-_COMPACT_ROW = re.compile(r"^[#_OXP√S](?: ?[#_OXP√S]){2,}$")  # compact rows, or `sftgen play`'s spaced ones
-_ANSWER_WORDS = re.compile(r"<answer> (.+?) </answer>")
-_COMPACT_ACTIONS = re.compile(r"^actions:(.*)$", re.MULTILINE)
-_CARDS = re.compile(r"(\[(?:'[^']*'(?:, )?)+\])")
-_UNIFORM = re.compile(r"'J', 'Q', and 'K' all count as '(\d+)'")
-_MIXED = re.compile(r"'J' counts as '(\d+)', 'Q' counts as '(\d+)', and 'K' counts as '(\d+)'")
-_COMPACT_VALUES = re.compile(r"values:J=(\d+),Q=(\d+),K=(\d+)")
-_COMPACT_CARDS = re.compile(r"^cards:(.*)$", re.MULTILINE)
-_RANKS = {"A": 1, "J": 11, "Q": 12, "K": 13}
+from sftgen.tasks.protocol import AGENTS, Task, TaskEnv, get_task, task_names
 
 
-def read_board(prompt: str) -> Board:
-    """The board drawn in a Sokoban prompt (study or compact rendering)."""
-    rows = [line.replace(" ", "").replace("\t", "") for line in prompt.split("\n") if _STUDY_CELL.match(line)]
-    if not rows:
-        rows = [line.replace(" ", "") for line in prompt.split("\n") if _COMPACT_ROW.match(line)]
-    if not rows:
-        raise ValueError("no board found in the prompt")
-    return Board.from_rows(rows)
-
-
-def read_declared_words(prompt: str) -> ActionVocab | None:
-    """The four declared action words, or None when the prompt declares none (the Empty variant)."""
-    compact = _COMPACT_ACTIONS.search(prompt)
-    if compact:
-        words = [pair.split("=", 1)[1] for pair in compact.group(1).split(",")]
-    else:
-        answers_line = next((ln for ln in prompt.split("\n") if ln.count("<answer> ") == 4 and " | " in ln), None)
-        if answers_line is None:
-            return None
-        words = _ANSWER_WORDS.findall(answers_line)
-    return ActionVocab("declared", tuple(words), explained=True)  # type: ignore[arg-type]
-
-
-def read_hand(prompt: str) -> tuple[list[str], FaceMap]:
-    """The card labels and the declared face-card values of a Points prompt."""
-    compact_cards = _COMPACT_CARDS.search(prompt)
-    if compact_cards:
-        labels = compact_cards.group(1).split(",")
-        values = _COMPACT_VALUES.search(prompt)
-        if values is None:
-            raise ValueError("no face-card values in the prompt")
-        return labels, FaceMap(*(int(v) for v in values.groups()))
-    cards = _CARDS.search(prompt)
-    if cards is None:
-        raise ValueError("no cards found in the prompt")
-    labels = list(ast.literal_eval(cards.group(1)))
-    uniform, mixed = _UNIFORM.search(prompt), _MIXED.search(prompt)
-    if uniform:
-        return labels, FaceMap.uniform(int(uniform.group(1)))
-    if mixed:
-        return labels, FaceMap(*(int(v) for v in mixed.groups()))
-    raise ValueError("no face-card values in the prompt")
-
-
-def _rank(label: str) -> int:
-    return _RANKS.get(label, 0) or int(label)
+@cache
+def _tasks() -> tuple[Task[Any], ...]:
+    """Every registered task in registry order, the order they are asked to read a prompt (looked up once: listing
+    entry points takes a while, and a served agent reads one prompt per request)."""
+    return tuple(get_task(name) for name in task_names())
 
 
 @dataclass(frozen=True)
@@ -127,26 +69,15 @@ class ReferenceAgent:
         ]
 
     def answer(self, prompt: str) -> str:
-        """The answer read back from the prompt text (the two study tasks only)."""
+        """The answer read back from the prompt text by the first registered task that reads it."""
         rng = self._rng(prompt)
-        if "sokoban" in prompt.lower():
-            return self._sokoban(prompt, rng)
-        return self._points(prompt, rng)
-
-    def _sokoban(self, prompt: str, rng: np.random.Generator) -> str:
-        declared = read_declared_words(prompt)
-        vocab = BASE if self.kind == "shortcut" or declared is None else declared
-        if self.kind == "random":
-            return sokoban_answer(vocab.words[int(rng.integers(4))])
-        plan = solve(read_board(prompt))
-        return sokoban_answer(vocab.word_for(plan[0] if plan else ACTIONS[0]))
-
-    def _points(self, prompt: str, rng: np.random.Generator) -> str:
-        labels, declared = read_hand(prompt)
-        face_map = FaceMap.uniform(10) if self.kind == "shortcut" else declared
-        return points_agent_answer(self.kind, labels, [face_map.value(_rank(label)) for label in labels], rng)
+        for task in _tasks():
+            text = task.answer_from_text(self.kind, prompt, rng)
+            if text is not None:
+                return text
+        raise ValueError(f"none of the tasks reads this prompt ({', '.join(t.name for t in _tasks())})")
 
 
-def oracle_answer(env: SokobanEnv | PointsEnv) -> str:
+def oracle_answer(env: TaskEnv[Any]) -> str:
     """What the oracle writes for the env's current prompt."""
     return ReferenceAgent("oracle").answer(env.observation()[-1]["content"])

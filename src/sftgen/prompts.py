@@ -1,8 +1,9 @@
-"""Turn (state, declared variant, style) into chat messages, and solver answers into targets.
+"""What every task's prompts share: the style, chat messages, templates as data and the compact helpers.
 
-Templates are data (``resources/templates.yaml``); paraphrase 0 is the study's text verbatim. Messages
-are plain ``[{"role": "user", "content": ...}]`` lists so that any tokenizer's chat template wraps
-them: no hard-coded chat markup, unlike the study's code.
+Templates are data (``resources/templates.yaml``, one entry per task that has study paraphrases); paraphrase 0 is
+the study's text verbatim. Messages are plain ``[{"role": "user", "content": ...}]`` lists so that any tokenizer's
+chat template wraps them: no hard-coded chat markup, unlike the study's code. Each task writes its own prompts
+from these pieces (``tasks/<task>/prompts.py``).
 
 Two template families exist: ``study`` (the study's wording and its paraphrases, the default for
 real models) and ``compact`` (one token per board cell and the declared mapping written
@@ -12,7 +13,7 @@ Both use the same response formats, so one parser scores every model.
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,8 +22,6 @@ from importlib import resources
 import yaml
 
 from sftgen.tasks.grid import ACTIONS, ActionVocab
-from sftgen.tasks.points import FaceMap, Hand
-from sftgen.tasks.sokoban import Board
 
 TEMPLATES = ("study", "compact")
 RESPONSE_FORMATS = ("answer", "think")
@@ -35,8 +34,13 @@ def _template_data() -> dict:
     return yaml.safe_load(text)
 
 
+def task_templates(task: str) -> dict:
+    """The study-family templates of ``task`` (its paraphrases and format lines) from ``templates.yaml``."""
+    return _template_data()[task]
+
+
 def paraphrase_count(task: str) -> int:
-    return len(_template_data()[task]["paraphrases"])
+    return len(task_templates(task)["paraphrases"])
 
 
 def paraphrase_pool(task: str, held_out: bool) -> tuple[int, ...]:
@@ -63,18 +67,23 @@ class PromptStyle:
             raise ValueError(f"paraphrase {self.paraphrase} does not exist for template {self.template!r}")
 
 
-def _fill(template: str, values: dict[str, str]) -> str:
+STUDY_STYLE = PromptStyle()
+"""The default style: the study's template and wording, answer-only."""
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` placeholders literally; other braces (JSON in the GP template) stay text."""
     for key, value in values.items():
         template = template.replace("{" + key + "}", value)
     return template
 
 
-def _user(content: str) -> Chat:
+def user_chat(content: str) -> Chat:
+    """A one-message chat: every task's prompt is one user turn."""
     return [{"role": "user", "content": content}]
 
 
-# --- Sokoban -----------------------------------------------------------------------------------------
+# --- grid tasks' action words ------------------------------------------------------------------------
 
 
 def action_section(declared: ActionVocab | None) -> str:
@@ -110,6 +119,11 @@ def compact_actions(words: Sequence[str]) -> str:
     return compact_field("actions", [f"{direction_name(a, 'compact')}={w}" for a, w in pairs])
 
 
+def compact_values(jack: int, queen: int, king: int) -> str:
+    """``values:J=11,Q=12,K=13``: declared face-card values (General Points and the base curriculum's drill)."""
+    return compact_field("values", [f"J={jack}", f"Q={queen}", f"K={king}"])
+
+
 def compact_board(rows: Sequence[Sequence[str]]) -> list[str]:
     """One line per board row, one character (one token) per cell."""
     return ["board:", *("".join(row) for row in rows)]
@@ -119,87 +133,43 @@ def compact_format(response_format: str) -> str:
     return compact_field("format", ["think", "answer"] if response_format == "think" else ["answer"])
 
 
-def _compact_sokoban(board: Board, declared: ActionVocab | None, response_format: str) -> str:
-    lines = ["sokoban"]
-    if declared is not None:
-        lines.append(compact_actions(declared.words))
-    lines.extend(compact_board(board.to_rows()))
-    lines.append(compact_format(response_format))
-    return "\n".join(lines)
-
-
-def sokoban_messages(board: Board, declared: ActionVocab | None, style: PromptStyle = PromptStyle()) -> Chat:
-    """The one-turn, stateless prompt for the current board."""
-    if style.template == "compact":
-        return _user(_compact_sokoban(board, declared, style.response_format))
-    data = _template_data()["sokoban"]
-    template = data["paraphrases"][style.paraphrase]
-    section = action_section(declared)
-    if not section:  # no section at all: drop its paragraph, not just the placeholder
-        template = template.replace("{action_section}\n\n", "")
-    values = {
-        "action_section": section,
-        "grid": board.to_text(),
-        "answer_format": data["answer_format"][style.response_format],
-    }
-    return _user(_fill(template, values))
-
-
 def action_answer(word: str, reasoning: str | None = None) -> str:
     """Target text of a grid task: ``<answer> Up </answer>``, preceded by a think block for CoT targets."""
     answer = f"<answer> {word} </answer>"
     return answer if reasoning is None else f"<think> {reasoning} </think> {answer}"
 
 
-# The names the study's Sokoban code used; older callers import them.
-sokoban_action_section = action_section
-sokoban_answer = action_answer
+# --- reading a prompt back (the text-reading reference agents) -------------------------------------------
+
+_ANSWER_WORDS = re.compile(r"<answer> (.+?) </answer>")
+_COMPACT_ACTIONS = re.compile(r"^actions:(.*)$", re.MULTILINE)
+_STUDY_CELL = re.compile(r"^(?: \S+ \t)+$")
 
 
-# --- General Points ----------------------------------------------------------------------------------
-
-_SLOT_LETTERS = "xyzwvu"
-_NUMBER_LETTERS = "abcdef"
-
-
-def compact_values(jack: int, queen: int, king: int) -> str:
-    return compact_field("values", [f"J={jack}", f"Q={queen}", f"K={king}"])
+def read_study_grid(prompt: str) -> list[str]:
+    """A grid task's board in the study rendering (each cell `` X \\t``, a row per line) read back as one character
+    per cell; empty when the prompt draws none."""
+    return [line.replace(" ", "").replace("\t", "") for line in prompt.split("\n") if _STUDY_CELL.match(line)]
 
 
-def _compact_points(hand: Hand, declared: FaceMap, response_format: str) -> str:
-    return "\n".join(
-        [
-            "24 game",
-            compact_values(declared.jack, declared.queen, declared.king),
-            compact_field("cards", hand.labels()),
-            compact_format(response_format),
-        ]
-    )
+def read_compact_board(prompt: str) -> list[str]:
+    """The rows :func:`compact_board` writes, read back (the lines after ``board:`` up to the next field)."""
+    lines = prompt.split("\n")
+    if "board:" not in lines:
+        return []
+    rows = lines[lines.index("board:") + 1 :]
+    return rows[: next((i for i, row in enumerate(rows) if ":" in row), len(rows))]
 
 
-def points_messages(hand: Hand, declared: FaceMap, style: PromptStyle = PromptStyle()) -> Chat:
-    """The single-turn prompt for a hand, declaring the face-card values of ``declared``."""
-    if style.template == "compact":
-        return _user(_compact_points(hand, declared, style.response_format))
-    data = _template_data()["points"]
-    n = len(hand.ranks)
-    if n > len(_SLOT_LETTERS):
-        raise ValueError(f"the study template supports at most {len(_SLOT_LETTERS)} cards, got {n}")
-    numbers = list(_NUMBER_LETTERS[:n])
-    values = {
-        "num_cards": str(n),
-        "face_card_msg": declared.message(),
-        "cards": repr(hand.labels()),
-        "card_slots": ", ".join(_SLOT_LETTERS[:n]),
-        "number_slots": ", ".join(numbers),
-        "number_names": ", ".join(numbers[:-1]) + ", and " + numbers[-1],
-    }
-    text = _fill(data["paraphrases"][style.paraphrase], values)
-    format_line = data["format_line"][style.response_format]
-    return _user(f"{text}\n{format_line}" if format_line else text)
-
-
-def points_answer(labels: Sequence[str], numbers: Sequence[int], formula: str, reasoning: str | None = None) -> str:
-    """Target text in the study's JSON answer format, preceded by a think block for CoT targets."""
-    answer = json.dumps({"cards": list(labels), "number": list(numbers), "formula": formula}, ensure_ascii=False)
-    return answer if reasoning is None else f"<think> {reasoning} </think> {answer}"
+def read_declared_words(prompt: str) -> ActionVocab | None:
+    """The four action words a prompt declares (:func:`action_section` or :func:`compact_actions`, read back), or
+    None when it declares none (Sokoban's Empty variant): what a text-reading agent answers in."""
+    compact = _COMPACT_ACTIONS.search(prompt)
+    if compact:
+        words = [pair.split("=", 1)[1] for pair in compact.group(1).split(",")]
+    else:
+        answers_line = next((ln for ln in prompt.split("\n") if ln.count("<answer> ") == 4 and " | " in ln), None)
+        if answers_line is None:
+            return None
+        words = _ANSWER_WORDS.findall(answers_line)
+    return ActionVocab("declared", tuple(words), explained=True)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 The study's central trick is the fake environment: the prompt declares one vocabulary while the checker still
 accepts the training one. Each task keeps its own declared/checked variant tables (``tasks/<task>/variants.py``);
-this module keeps what is task-independent and re-exports the study tasks' tables for older callers.
+this module keeps what is task-independent.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-# Action vocabularies live with the grid moves, the study tasks' variant tables in their tasks; the names stay
-# importable here for older callers.
+# Action vocabularies live with the grid moves; the names stay importable here for older callers.
 from sftgen.tasks.grid import (
     ALPHABETICAL,
     BASE,
@@ -28,15 +27,6 @@ from sftgen.tasks.grid import (
     ActionVocab,
     normalize_word,
 )
-from sftgen.tasks.points.variants import (
-    HELD_OUT_FACE_MAPS,
-    POINTS_DIFFICULTIES,
-    POINTS_VARIANTS,
-    PointsDifficulty,
-    PointsVariant,
-    sample_diverse_face_map,
-)
-from sftgen.tasks.sokoban.variants import SOKOBAN_VARIANTS, SokobanVariant, sokoban_difficulty
 
 __all__ = [
     "ALPHABETICAL",
@@ -48,26 +38,17 @@ __all__ = [
     "CODE_SYMBOLS",
     "DIVERSE_POOLS",
     "EMOJI",
-    "HELD_OUT_FACE_MAPS",
     "HELD_OUT_VOCABS",
     "NUMERICAL",
-    "POINTS_DIFFICULTIES",
-    "POINTS_VARIANTS",
     "RANDOM",
-    "SOKOBAN_VARIANTS",
     "VARIATION_SELECTOR",
     "ActionVocab",
-    "PointsDifficulty",
-    "PointsVariant",
-    "SokobanVariant",
     "diverse_code_pool",
     "diverse_pool",
     "diverse_word_pool",
     "forbidden_words",
     "normalize_word",
-    "sample_diverse_face_map",
     "sample_diverse_vocab",
-    "sokoban_difficulty",
 ]
 
 

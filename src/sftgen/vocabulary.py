@@ -4,6 +4,7 @@ A from-scratch model can only copy a declared word that its tokenizer knows, so 
 every template and paraphrase in both response formats and both template families, every split's
 prompts, CoT traces, the base-model curriculum, every action word of every variant (held-out ones
 included) and the whole diverse word pool; those words are also forced to be single tokens.
+Which tasks' texts enter is each task's own choice (``Task.vocabulary``).
 """
 
 from __future__ import annotations
@@ -13,39 +14,49 @@ from sftgen.base.curriculum import curriculum_rows
 from sftgen.data.build import BuildConfig, iter_rows
 from sftgen.prompts import RESPONSE_FORMATS, TEMPLATES
 from sftgen.splits import SPLITS
-from sftgen.tasks.points import card_label
+from sftgen.tasks.protocol import BUILTIN_TASKS, VocabularySample, get_task
 from sftgen.variants import diverse_word_pool, forbidden_words
 
 PROMPTS_PER_SPLIT = 4
 # Response tags as single tokens: an answer costs 5 tokens, not 10, and the format is one step to learn.
 TAG_TOKENS = ("<answer>", "</answer>", "<think>", "</think>")
-TRAINING_SAMPLE = {"sokoban": 40, "points": 200}
-"""Training rows sampled per task. Only these tasks' texts enter the corpus: a word-level vocabulary renumbers
-every token when one word is added, so covering a new task changes every tiny model (and the smoke recipe's
-numbers); a task joins here deliberately, with its results re-run."""
+
+
+def vocabulary_samples() -> dict[str, VocabularySample]:
+    """The built-in tasks whose texts enter the corpus, in registry order, with what each adds.
+
+    Built-in only, so installing a task package never changes the tiny tokenizer: a word-level vocabulary
+    renumbers every token when one word is added, so covering a new task changes every tiny model (and the smoke
+    recipe's numbers); a task joins (``Task.vocabulary``) deliberately, with its results re-run.
+    """
+    samples = {name: get_task(name).vocabulary for name in BUILTIN_TASKS}
+    return {name: sample for name, sample in samples.items() if sample is not None}
 
 
 def forced_tokens() -> list[str]:
-    """Words that must each be one token: action words, pool words, card labels."""
-    words = list(forbidden_words())
-    words += list(diverse_word_pool()) + [card_label(rank) for rank in range(1, 20)]
+    """Words that must each be one token: action words, pool words, the tasks' own words (card labels)."""
+    words = list(forbidden_words()) + list(diverse_word_pool())
+    words += [word for sample in vocabulary_samples().values() for word in sample.words]
     return sorted(set(words))
 
 
 def tokenizer_corpus() -> list[str]:
     """Prompts and answers across splits, templates and formats, plus samples of every training kind."""
     texts: list[str] = []
+    samples = vocabulary_samples()
     oracle = ReferenceAgent("oracle")
-    for split in (s for s in SPLITS.values() if s.task in TRAINING_SAMPLE):
+    for split in (s for s in SPLITS.values() if s.task in samples):
         for instance in split.with_size(PROMPTS_PER_SPLIT).instances():
             for template in TEMPLATES:
                 for response_format in RESPONSE_FORMATS:
                     prompt = instance.make_env(template, response_format).observation()[-1]["content"]
                     texts += [prompt, oracle.answer(prompt)]
-    for task, n in TRAINING_SAMPLE.items():
+    for task, sample in samples.items():
         for kind in ("diverse-cot", "cot"):
             for template in TEMPLATES:
-                config = BuildConfig(kind, task, n, seed=0, template=template, paraphrases=template == "study")
+                config = BuildConfig(
+                    kind, task, sample.instances, seed=0, template=template, paraphrases=template == "study"
+                )
                 for row in iter_rows(config, frozenset()):
                     texts += [row["prompt"][-1]["content"], row["completion"][-1]["content"]]
     for row in curriculum_rows(200, 0, forced_tokens(), forced_tokens()):

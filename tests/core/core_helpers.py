@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sftgen.envs import PointsEnv, SokobanEnv
+from sftgen.tasks.points.env import PointsEnv
+from sftgen.tasks.sokoban.env import SokobanEnv
 
 REPO = Path(__file__).resolve().parents[2]
 # The checkout's virtual environment (scripts/setup.sh), else whatever runs the tests.

@@ -10,16 +10,21 @@ from __future__ import annotations
 import pytest
 from core_helpers import GarbageBackend, run_episode
 
-from sftgen.agents import AGENTS, ReferenceAgent, oracle_answer, read_board, read_declared_words, read_hand
-from sftgen.envs import PointsEnv, SokobanEnv, parse_action
+from sftgen.agents import AGENTS, ReferenceAgent, oracle_answer
+from sftgen.prompts import read_declared_words
 from sftgen.splits import SPLITS, get_split
+from sftgen.tasks.grid import BASE, NUMERICAL
 from sftgen.tasks.points import FaceMap
+from sftgen.tasks.points.env import PointsEnv
+from sftgen.tasks.points.prompts import read_hand
 from sftgen.tasks.sokoban import solve
-from sftgen.variants import BASE, NUMERICAL, SOKOBAN_VARIANTS
+from sftgen.tasks.sokoban.env import SokobanEnv, parse_action
+from sftgen.tasks.sokoban.prompts import read_board
+from sftgen.tasks.sokoban.variants import SOKOBAN_VARIANTS
 
 N = 10
-# The text-reading agents know the two study tasks' prompts; every task's agents are checked from the state in
-# tests/tasks/test_task_protocol_suite.py.
+# The study's verdicts, on its two tasks; every task's agents are checked from the state, and its text-reading agents
+# against those, in tests/tasks/test_task_protocol_suite.py.
 TEXT_SPLITS = {n: s for n, s in SPLITS.items() if s.task in ("sokoban", "points")}
 FAKE = sorted(n for n, s in TEXT_SPLITS.items() if s.category == "fake")
 HONEST = sorted(n for n, s in TEXT_SPLITS.items() if s.category != "fake")
@@ -170,6 +175,8 @@ def test_readers_reject_prompts_without_content() -> None:
     with pytest.raises(ValueError, match="face-card"):
         read_hand("Cards: ['A', '2', '3', '4']")
     assert read_declared_words("Always output: <answer> [your answer] </answer>") is None
+    with pytest.raises(ValueError, match="none of the tasks reads this prompt"):
+        ReferenceAgent("oracle").answer("Cards: none")
 
 
 @pytest.mark.slow

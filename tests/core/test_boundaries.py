@@ -25,18 +25,12 @@ OWN_FOLDERS = ("tasks",)
 """Only ``tasks/`` may name tasks."""
 
 STILL_NAMING = {
-    "agents.py": "the text-reading agents parse the study tasks' prompts (a served fake model gets text only)",
-    "data/study.py": "the study's dataset sizes per task",
-    "envs.py": "re-exports the study tasks' envs (now tasks/*/env.py) for older callers",
-    "prompts.py": "the two study tasks' prompt builders",
     "report/assets.py": "the viewer's script draws Sokoban boards and card hands",
     "report/differences.py": "the float-eval comparison for General Points",
     "report/findings.py": "findings per task",
     "report/study_numbers.py": "the study's published numbers per task",
     "report/viewer.py": "the episode viewer re-reads the Sokoban board from prompt text",
     "train/episode_reward.py": "rebuilds a Sokoban env from the prompt text",
-    "variants.py": "re-exports the study tasks' variant tables (now tasks/*/variants.py) for older callers",
-    "vocabulary.py": "the tiny tokenizer covers the two study tasks' texts and card labels (see TRAINING_SAMPLE)",
 }
 """Modules outside ``tasks/`` that still name a task, each with why; the list may only shrink (a module that stops
 naming a task must leave it, so the list stays the true to-do of docs/architecture-task-protocol.md)."""

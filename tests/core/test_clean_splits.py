@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from sftgen.agents import read_board
 from sftgen.data.build import KINDS, BuildConfig, iter_rows
 from sftgen.data.leakage import EvaluationStates, evaluation_keys
 from sftgen.splits import SPLITS, WITH_REPLACEMENT, split_keys, split_report
 from sftgen.tasks.points.verifier import OutcomeKind, verify
 from sftgen.tasks.sokoban import Board
 from sftgen.tasks.sokoban.identity import board_key
+from sftgen.tasks.sokoban.prompts import read_board
 
 TEST_SPLITS = [n for n, s in SPLITS.items() if s.category != "validation"]
 

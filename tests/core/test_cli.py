@@ -17,14 +17,17 @@ from click.testing import CliRunner
 from core_helpers import REPO, SFTGEN
 from rich.console import Console
 
-from sftgen.agents import read_board, read_declared_words
 from sftgen.cli import main
-from sftgen.envs import parse_action
 from sftgen.play import play
+from sftgen.prompts import read_declared_words
 from sftgen.splits import SPLITS, get_split
+from sftgen.tasks.grid import NUMERICAL
 from sftgen.tasks.points import one_solution, verify
+from sftgen.tasks.points.variants import POINTS_VARIANTS
 from sftgen.tasks.sokoban import solve
-from sftgen.variants import NUMERICAL, POINTS_VARIANTS, SOKOBAN_VARIANTS
+from sftgen.tasks.sokoban.env import parse_action
+from sftgen.tasks.sokoban.prompts import read_board
+from sftgen.tasks.sokoban.variants import SOKOBAN_VARIANTS
 
 
 def _invoke(*args: str, input: str | None = None):

@@ -8,12 +8,13 @@ import re
 import numpy as np
 import pytest
 
-from sftgen.agents import read_board, read_declared_words
 from sftgen.base.curriculum import curriculum_rows, first_moves, lookup_prompt
 from sftgen.base.pretrain import BaseConfig, declared_word_list
 from sftgen.base.probe import lookup_probe, navigate_probe
 from sftgen.models.sampling import Sampling
+from sftgen.prompts import read_declared_words
 from sftgen.tasks.sokoban import ACTIONS
+from sftgen.tasks.sokoban.prompts import read_board
 from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
 from sftgen.vocabulary import forced_tokens
 

@@ -17,20 +17,23 @@ import datasets
 import pytest
 from core_helpers import PYTHON, REPO
 
-from sftgen.agents import read_board, read_declared_words, read_hand
 from sftgen.data.build import KINDS, BuildConfig, build_dataset, iter_rows
 from sftgen.data.leakage import assert_disjoint, evaluation_keys
-from sftgen.data.study import build_study_datasets
-from sftgen.envs import parse_action
-from sftgen.prompts import PromptStyle, paraphrase_pool, points_messages, sokoban_messages
+from sftgen.data.study import build_study_datasets, study_sizes
+from sftgen.prompts import PromptStyle, paraphrase_pool, read_declared_words
 from sftgen.splits import SPLITS
 from sftgen.tasks.points import FaceMap, Hand, verify
 from sftgen.tasks.points.data import training_hands
 from sftgen.tasks.points.identity import points_key
+from sftgen.tasks.points.prompts import points_messages, read_hand
+from sftgen.tasks.points.variants import HELD_OUT_FACE_MAPS
 from sftgen.tasks.sokoban import ACTIONS, Level, optimal_first_actions, solve
 from sftgen.tasks.sokoban.data import training_levels
+from sftgen.tasks.sokoban.env import parse_action
 from sftgen.tasks.sokoban.identity import board_key, sokoban_key
-from sftgen.variants import BASE, HELD_OUT_FACE_MAPS, diverse_word_pool, sokoban_difficulty
+from sftgen.tasks.sokoban.prompts import read_board, sokoban_messages
+from sftgen.tasks.sokoban.variants import sokoban_difficulty
+from sftgen.variants import BASE, diverse_word_pool
 
 N = {"sokoban": 4, "points": 8}
 SEED = 7
@@ -439,6 +442,7 @@ def test_compact_template_rows() -> None:
 
 
 def test_build_study_datasets_layout(tmp_path: Path) -> None:
+    assert study_sizes() == {"sokoban": 1000, "points": 10_000}  # the study's (docs/study.md); keys is not in it
     manifests = build_study_datasets(tmp_path, seed=1, sizes={"sokoban": 1, "points": 2})
     assert sorted(manifests) == sorted(f"{t}/{k}" for t in ("sokoban", "points") for k in KINDS)
     for name, manifest in manifests.items():

@@ -7,22 +7,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sftgen.agents import oracle_answer
-from sftgen.envs import MAX_TURNS, PointsEnv, SokobanEnv, parse_action
 from sftgen.prompts import PromptStyle
 from sftgen.splits import get_split
+from sftgen.tasks.grid import BASE, CARDINAL, EMOJI, NUMERICAL, RANDOM
 from sftgen.tasks.points import FaceMap, Hand, verify
+from sftgen.tasks.points.env import PointsEnv
+from sftgen.tasks.points.variants import POINTS_DIFFICULTIES, POINTS_VARIANTS
 from sftgen.tasks.sokoban import Board, Level, solve
-from sftgen.variants import (
-    BASE,
-    CARDINAL,
-    EMOJI,
-    NUMERICAL,
-    POINTS_DIFFICULTIES,
-    POINTS_VARIANTS,
-    RANDOM,
-    SOKOBAN_VARIANTS,
-    sokoban_difficulty,
-)
+from sftgen.tasks.sokoban.env import MAX_TURNS, SokobanEnv, parse_action
+from sftgen.tasks.sokoban.variants import SOKOBAN_VARIANTS, sokoban_difficulty
 
 # ---------------------------------------------------------------------------------------------- parse_action
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from sftgen.envs import MAX_PARSE_CHARS, parse_action
 from sftgen.tasks.points.verifier import MAX_TEXT_CHARS, OutcomeKind, verify
+from sftgen.tasks.sokoban.env import MAX_PARSE_CHARS, parse_action
 from sftgen.variants import BASE
 
 BUDGET_S = 0.05  # issue 20: 128 KB of repeated tags in < 50 ms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import stat
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import pytest
 
 from sftgen import bench
 from sftgen.agents import ReferenceAgent
+from sftgen.base.shipped import shipped_dir, shipped_presets
 from sftgen.io import atomic_dir, atomic_write_json, atomic_write_text, read_json
 from sftgen.seeding import content_hash, derive_seed, rng_for
 from sftgen.splits import SPLITS
 from sftgen.variants import BASE, HELD_OUT_VOCABS, diverse_word_pool
-from sftgen.vocabulary import TRAINING_SAMPLE, forced_tokens, tokenizer_corpus
+from sftgen.vocabulary import forced_tokens, tokenizer_corpus, vocabulary_samples
 
 # ---------------------------------------------------------------------------------------------- seeding
 
@@ -91,7 +93,7 @@ def test_forced_tokens() -> None:
 def test_tokenizer_corpus_covers_every_split_and_template() -> None:
     corpus = tokenizer_corpus()
     texts = set(corpus)
-    for split in (s for s in SPLITS.values() if s.task in TRAINING_SAMPLE):  # see vocabulary.TRAINING_SAMPLE
+    for split in (s for s in SPLITS.values() if s.task in vocabulary_samples()):  # see Task.vocabulary
         inst = split.instance(0)
         for template in ("study", "compact"):
             for response_format in ("answer", "think"):
@@ -103,6 +105,19 @@ def test_tokenizer_corpus_covers_every_split_and_template() -> None:
     assert any(t.startswith("<think> I am at") for t in corpus)  # Sokoban CoT targets
     assert any(t.startswith("<think> Here ") for t in corpus)  # Points CoT targets
     assert " ".join(forced_tokens()) in texts
+
+
+def test_the_tiny_tokenizer_is_the_one_the_shipped_bases_were_built_with() -> None:
+    """The tokenizer built from the tasks' texts (``Task.vocabulary``) numbers every token as the shipped bases' own
+    tokenizer does: a new word in a task's prompts, rows or words would renumber it and break every shipped base."""
+    from sftgen.train.modeling import tiny_tokenizer
+
+    built = json.loads(tiny_tokenizer().backend_tokenizer.to_str())
+    for preset in shipped_presets():
+        shipped = json.loads((shipped_dir(preset) / "tokenizer.json").read_text(encoding="utf-8"))
+        assert built["model"]["vocab"] == shipped["model"]["vocab"], preset
+        assert built["model"]["merges"] == shipped["model"]["merges"] == [], preset
+        assert built["added_tokens"] == shipped["added_tokens"], preset
 
 
 # ---------------------------------------------------------------------------------------------- benchmark runner

@@ -7,30 +7,21 @@ import re
 
 import pytest
 
-from sftgen.agents import read_board, read_declared_words, read_hand
 from sftgen.prompts import (
     RESPONSE_FORMATS,
     PromptStyle,
+    action_answer,
+    action_section,
     paraphrase_count,
     paraphrase_pool,
-    points_answer,
-    points_messages,
-    sokoban_action_section,
-    sokoban_answer,
-    sokoban_messages,
+    read_declared_words,
 )
+from sftgen.tasks.grid import ALPHABETICAL, BASE, CARDINAL, EMOJI, NUMERICAL, RANDOM, ActionVocab
 from sftgen.tasks.points import FaceMap, Hand
+from sftgen.tasks.points.prompts import points_answer, points_messages, read_hand
 from sftgen.tasks.sokoban import Board
-from sftgen.variants import (
-    ALPHABETICAL,
-    BASE,
-    CARDINAL,
-    EMOJI,
-    NUMERICAL,
-    RANDOM,
-    SOKOBAN_VARIANTS,
-    ActionVocab,
-)
+from sftgen.tasks.sokoban.prompts import read_board, sokoban_messages
+from sftgen.tasks.sokoban.variants import SOKOBAN_VARIANTS
 
 # ---------------------------------------------------------------------------------------------- spec text
 
@@ -165,7 +156,7 @@ def test_sokoban_empty_has_no_section_and_no_extra_blank_lines(response_format: 
 def test_sokoban_empty_drops_the_paragraph_in_every_paraphrase() -> None:
     for p in range(paraphrase_count("sokoban")):
         base, empty = _sokoban("base", p), _sokoban("empty", p)
-        section = sokoban_action_section(BASE)
+        section = action_section(BASE)
         assert base.replace(section + "\n\n", "") == empty, p
         assert empty.count("\n\n\n") == base.count("\n\n\n"), p
 
@@ -179,13 +170,13 @@ def test_response_format_endings() -> None:
 
 
 def test_action_section_by_vocabulary() -> None:
-    assert sokoban_action_section(None) == ""
+    assert action_section(None) == ""
     for vocab, name in ((BASE, "base"), (NUMERICAL, "numerical"), (CARDINAL, "cardinal"), (EMOJI, "emoji")):
-        assert sokoban_action_section(vocab) == SPEC_SECTIONS[name]
+        assert action_section(vocab) == SPEC_SECTIONS[name]
     for vocab, name in ((ALPHABETICAL, "alphabetical"), (RANDOM, "random")):
-        assert sokoban_action_section(vocab) == SPEC_SECTIONS[name]
+        assert action_section(vocab) == SPEC_SECTIONS[name]
     diverse = ActionVocab("diverse", ("apple", "river", "tiger", "lamp"), explained=True)
-    assert sokoban_action_section(diverse) == (
+    assert action_section(diverse) == (
         "Answers:\n<answer> apple </answer> | <answer> river </answer> | <answer> tiger </answer> | "
         "<answer> lamp </answer>\nwhere apple is Up, river is Down, tiger is Left, lamp is Right."
     )
@@ -247,8 +238,8 @@ def test_points_five_and_six_card_slots() -> None:
 
 
 def test_sokoban_answer_targets() -> None:
-    assert sokoban_answer("Up") == "<answer> Up </answer>"
-    assert sokoban_answer("2", reasoning="go down") == "<think> go down </think> <answer> 2 </answer>"
+    assert action_answer("Up") == "<answer> Up </answer>"
+    assert action_answer("2", reasoning="go down") == "<think> go down </think> <answer> 2 </answer>"
 
 
 def test_points_answer_is_the_study_json() -> None:

@@ -7,24 +7,28 @@ import re
 import numpy as np
 import pytest
 
-from sftgen.prompts import RESPONSE_FORMATS, TEMPLATES, PromptStyle, paraphrase_count, points_messages, sokoban_messages
+from sftgen.prompts import RESPONSE_FORMATS, TEMPLATES, PromptStyle, paraphrase_count
 from sftgen.seeding import derive_seed, rng_for
 from sftgen.tasks.points import FaceMap, Hand
+from sftgen.tasks.points.prompts import points_messages
+from sftgen.tasks.points.variants import (
+    HELD_OUT_FACE_MAPS,
+    POINTS_DIFFICULTIES,
+    POINTS_VARIANTS,
+    sample_diverse_face_map,
+)
 from sftgen.tasks.sokoban import ACTIONS, Board
+from sftgen.tasks.sokoban.prompts import sokoban_messages
+from sftgen.tasks.sokoban.variants import SOKOBAN_VARIANTS
 from sftgen.variants import (
     BASE,
     CARDINAL,
     EMOJI,
-    HELD_OUT_FACE_MAPS,
     HELD_OUT_VOCABS,
     NUMERICAL,
-    POINTS_DIFFICULTIES,
-    POINTS_VARIANTS,
-    SOKOBAN_VARIANTS,
     ActionVocab,
     diverse_word_pool,
     normalize_word,
-    sample_diverse_face_map,
     sample_diverse_vocab,
 )
 

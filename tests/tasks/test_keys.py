@@ -185,6 +185,22 @@ def test_fake_next_colour_oracle_follows_the_declared_rule_and_fails_sometimes()
 # ---------------------------------------------------------------------------------------------- parser and verifier
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "keys\nopens:x=Y",  # not a key
+        "keys\nopens:r=\ncarry:any",  # no door
+        "keys\nopens:r=G\ncarry:any",  # a map that is no colour shift
+        "keys\nopens:r=R\ncarry:any\nhold:\nboard:\n#P#",  # no exit
+        "You are solving a key-and-door maze.\nnothing else",  # no rules
+    ],
+)
+def test_the_text_reader_refuses_a_malformed_keys_prompt(prompt: str) -> None:
+    """A ValueError, which a served agent turns into a 400 answer, never another exception."""
+    with pytest.raises(ValueError):
+        TASK.answer_from_text("oracle", prompt, np.random.default_rng(0))
+
+
 def test_parser_is_linear_on_hostile_input() -> None:
     for text in (
         "<answer>" * (128 * 1024 // 8),

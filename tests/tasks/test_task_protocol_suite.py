@@ -289,6 +289,32 @@ def test_an_unknown_agent_is_an_error(name: str) -> None:
     inst = SPLITS[f"{name}/id"].instance(0)
     with pytest.raises(ValueError, match="unknown agent"):
         get_task(name).reference_answer("genius", inst.state(), inst.variant, PromptStyle(), np.random.default_rng(0))
+    prompt = inst.make_env().observation()[-1]["content"]
+    with pytest.raises(ValueError, match="unknown agent"):
+        get_task(name).answer_from_text("genius", prompt, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_text_reading_agents_answer_as_from_the_state_and_read_only_their_own_prompts(name: str) -> None:
+    """A served agent sees only the prompt text: ``answer_from_text`` gives ``reference_answer``'s answer for the same
+    rng on every split (held-out paraphrases included), template and response format, and every other task declines
+    the prompt without drawing from the rng (the agents ask each task in turn)."""
+    task = get_task(name)
+    others = [get_task(other) for other in TASKS if other != name]
+    for split in _splits(name):
+        for inst in SPLITS[split].with_size(2).instances():
+            state = inst.state()
+            for template in task.templates:
+                for response_format in ("answer", "think"):
+                    style = inst.style(template, response_format)
+                    prompt = task.messages(state, inst.variant, style)[-1]["content"]
+                    for agent in AGENTS:
+                        expected = task.reference_answer(agent, state, inst.variant, style, np.random.default_rng(7))
+                        text = task.answer_from_text(agent, prompt, np.random.default_rng(7))
+                        assert text == expected, (split, template, response_format, agent)
+                    rng = np.random.default_rng(7)
+                    assert all(other.answer_from_text("random", prompt, rng) is None for other in others), split
+                    assert rng.random() == np.random.default_rng(7).random()
 
 
 @pytest.mark.parametrize("name", TASKS)

@@ -12,10 +12,11 @@ from types import SimpleNamespace
 import pytest
 
 import sftgen.train.episode_reward as episode_reward
-from sftgen.agents import ReferenceAgent, read_board
+from sftgen.agents import ReferenceAgent
 from sftgen.data.build import BuildConfig, iter_rows
-from sftgen.prompts import PromptStyle, sokoban_answer
+from sftgen.prompts import PromptStyle, action_answer
 from sftgen.tasks.sokoban import ACTIONS, solve
+from sftgen.tasks.sokoban.prompts import read_board
 from sftgen.train.episode_reward import EpisodeReward, prompt_text, state_env
 from sftgen.train.rewards import checked
 
@@ -62,7 +63,7 @@ def rows():
 
 
 def answer(row, action: str) -> str:
-    return sokoban_answer(row["words"][ACTIONS.index(action)])
+    return action_answer(row["words"][ACTIONS.index(action)])
 
 
 def score(reward, rows, texts) -> list[float]:

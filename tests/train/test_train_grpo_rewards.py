@@ -8,9 +8,9 @@ import math
 import pytest
 
 from sftgen.data.build import BuildConfig, iter_rows
-from sftgen.envs import parse_action
 from sftgen.tasks.points import verify
 from sftgen.tasks.sokoban import ACTIONS
+from sftgen.tasks.sokoban.env import parse_action
 from sftgen.train.rewards import (
     RewardError,
     check_rewards,

@@ -1,19 +1,24 @@
-"""The study's training sets for both tasks, every kind, with the study's sizes (docs/study.md)."""
+"""The study's training sets for its tasks, every kind, with the study's sizes (docs/study.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sftgen.data.build import KINDS, BuildConfig, build_dataset
+from sftgen.tasks.protocol import get_task, task_names
 
-STUDY_SIZES = {"sokoban": 1000, "points": 10_000}
+
+def study_sizes() -> dict[str, int]:
+    """Instances per training set of each task the study trains on (``Task.study_train_size``), in registry order."""
+    sizes = {name: get_task(name).study_train_size for name in task_names()}
+    return {name: n for name, n in sizes.items() if n is not None}
 
 
 def build_study_datasets(
     out: str | Path, seed: int = 0, overwrite: bool = False, sizes: dict[str, int] | None = None
 ) -> dict[str, dict]:
     """Build ``out/{task}/{kind}`` for every task and kind; returns the manifests by ``task/kind``."""
-    sizes = sizes or STUDY_SIZES
+    sizes = sizes or study_sizes()
     manifests = {}
     for task, n in sizes.items():
         for kind in KINDS:

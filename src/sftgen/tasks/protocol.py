@@ -170,6 +170,20 @@ class SkillExample:
     correct: Callable[[str], bool]
 
 
+@dataclass(frozen=True)
+class VocabularySample:
+    """What a task adds to the tiny tokenizer's corpus (``sftgen.vocabulary``): its splits' prompts with the oracle's
+    answers, the rows of ``instances`` training instances of each CoT kind and template, and ``words`` that must each
+    be one token (General Points' card labels).
+
+    Why a task opts in: the tiny tokenizer is word level, so one new word renumbers every token, and with it every
+    tiny model and the shipped bases; a task joins the corpus deliberately, with its tiny results re-run.
+    """
+
+    instances: int
+    words: tuple[str, ...] = ()
+
+
 @dataclass
 class StateFilter:
     """Training rows whose *state* (not just the level it started from) is an evaluation puzzle are dropped.
@@ -300,6 +314,19 @@ class Task(Protocol[StateT]):
     def skill(self, rng: np.random.Generator) -> SkillExample | None:
         """A row of the general skill this task presumes a pretrained model has (None: it presumes none beyond
         the base curriculum's look-up and grid navigation); a pure function of ``rng``."""
+        ...
+
+    # prompts read as text, the tiny tokenizer, the study's data sizes ------------------------------------
+    vocabulary: VocabularySample | None
+    """What the task adds to the tiny tokenizer's corpus (None: nothing; its unknown words are spelled in pieces)."""
+    study_train_size: int | None
+    """Instances in each of the study's training sets (``sftgen.data.study``; None: not one of the study's tasks)."""
+
+    def answer_from_text(self, agent: str, prompt: str, rng: np.random.Generator) -> str | None:
+        """What reference ``agent`` writes for a prompt it sees only as text (a served reference model), read back
+        from the task's own prompt text in any template; None when ``prompt`` is not this task's, and then ``rng``
+        is left untouched (the agents ask every registered task in turn). For the same ``rng`` it is the answer
+        :meth:`reference_answer` gives from the state."""
         ...
 
 

@@ -1,27 +1,37 @@
-"""Keys prompts in the two template families, and the solver-written chain of thought.
+"""Keys prompts in the two template families, the solver-written chain of thought, and reading a prompt back.
 
 Both families state the rules in full, including the opening map key by key, so a rule variant is read from the
 prompt and never from memory; the study family words it like the Sokoban study prompt, the compact family as
-``name:items`` lines (one token per board cell), reusing the compact helpers of ``sftgen.prompts``.
+``name:items`` lines (one token per board cell), reusing the compact helpers of ``sftgen.prompts``. The reader
+(board, keys in hand, declared words and rules) serves agents that get a prompt as text only (a served reference
+model).
 """
 
 from __future__ import annotations
 
+import re
 from functools import partial
+
+import numpy as np
 
 from sftgen.prompts import (
     Chat,
     PromptStyle,
+    action_answer,
     action_section,
     compact_actions,
     compact_board,
     compact_field,
     compact_format,
     direction_name,
+    read_compact_board,
+    read_declared_words,
+    read_study_grid,
 )
-from sftgen.tasks.grid import ActionVocab
+from sftgen.tasks.grid import BASE, ActionVocab
 
-from .world import Cell, KeysState, Rules, door_symbol, key_symbol
+from .solver import solve
+from .world import ACTIONS, PALETTE, STANDARD, Cell, KeysState, Rules, door_symbol, key_symbol
 
 ANSWER_FORMAT = {
     "answer": "<answer> [your answer] </answer>",
@@ -135,3 +145,90 @@ def reasoning(state: KeysState, plan: tuple[str, ...], words: ActionVocab, rules
         f"Carry: {rules.capacity or 'any'}. Shortest plan ({len(plan)} moves): {' '.join(map(name, plan))}. "
         f"Next move: {name(first)}, because {why}. {name(first)} is written as {words.word_for(first)}."
     )
+
+
+def agent_answer(
+    agent: str, state: KeysState | None, words: ActionVocab, rules: Rules, rng: np.random.Generator
+) -> str:
+    """A reference agent's answer: the oracle plans under the declared ``rules`` and answers in the declared
+    ``words``, the shortcut under the training ones (so it scores on fakes), random says a random declared word (it
+    never looks at ``state``)."""
+    if agent == "random":
+        return action_answer(words.words[int(rng.integers(4))])
+    if state is None:
+        raise ValueError(f"the {agent} agent needs the state")
+    words, rules = (words, rules) if agent == "oracle" else (BASE, STANDARD)
+    plan = solve(state, rules)
+    return action_answer(words.word_for(plan[0] if plan else ACTIONS[0]))
+
+
+# --- reading a prompt back ---------------------------------------------------------------------------
+
+_COLOUR_OF = {key_symbol(c): c for c in PALETTE}
+_STUDY_OPENS = re.compile(r"the (\w+) key \(\w\) opens the (\w+) door \(\w\)")
+_STUDY_CARRY = re.compile(r"You may carry (any number of keys|one key|(\d+) keys)")
+_STUDY_HOLDING = re.compile(r"^You are holding: (.*)\.$", re.MULTILINE)
+_HELD_KEY = re.compile(r"the (\w+) key")
+_COMPACT_FIELD = "^{}:(.*)$"
+
+
+def _colour(symbol: str) -> str:
+    """The colour of a key or door symbol (``r`` or ``R``: red); a ValueError for anything else."""
+    if symbol.lower() not in _COLOUR_OF:
+        raise ValueError(f"{symbol!r} is not a key or door in the prompt")
+    return _COLOUR_OF[symbol.lower()]
+
+
+def _field(prompt: str, name: str) -> str | None:
+    match = re.search(_COMPACT_FIELD.format(name), prompt, re.MULTILINE)
+    return None if match is None else match.group(1)
+
+
+def _is_keys_prompt(prompt: str) -> bool:
+    return prompt.startswith(STUDY.split("\n", 1)[0]) or prompt.split("\n", 1)[0] == "keys"
+
+
+def read_rules(prompt: str) -> tuple[Rules, tuple[str, ...]]:
+    """The declared rules and the level's colours (the keys of the opening map, in cycle order)."""
+    compact = _field(prompt, "opens")
+    if compact is not None:
+        pairs = [pair.partition("=") for pair in compact.split(",")]
+        opens = {_colour(key): _colour(door) for key, _, door in pairs}
+        carry = _field(prompt, "carry")
+        capacity = 0 if carry in (None, "any") else int(carry)
+    else:
+        opens = dict(_STUDY_OPENS.findall(prompt))
+        carry_match = _STUDY_CARRY.search(prompt)
+        if carry_match is None:
+            raise ValueError("no carrying rule in the prompt")
+        carry, count = carry_match.groups()
+        capacity = 0 if carry.startswith("any") else 1 if carry == "one key" else int(count)
+    colours = tuple(opens)
+    shift = next((s for s in range(len(colours)) if Rules(s).opens(colours) == opens), None)
+    if not colours or shift is None:
+        raise ValueError("no opening map of the level's colours in the prompt")
+    return Rules(shift, capacity), colours
+
+
+def read_state(prompt: str, colours: tuple[str, ...]) -> KeysState:
+    """The state drawn in a keys prompt: the board and the keys in hand."""
+    rows = read_study_grid(prompt) or read_compact_board(prompt)
+    if not rows:
+        raise ValueError("no board found in the prompt")
+    compact = _field(prompt, "hold")
+    if compact is not None:
+        held = tuple(_colour(key) for key in compact.split(",") if key)
+    else:
+        holding = _STUDY_HOLDING.search(prompt)
+        held = tuple(_HELD_KEY.findall(holding.group(1))) if holding else ()
+    return KeysState.from_rows(rows, colours, held)
+
+
+def answer_from_text(agent: str, prompt: str, rng: np.random.Generator) -> str | None:
+    """:func:`agent_answer` for a prompt read as text (None: not a keys prompt, and ``rng`` is left untouched)."""
+    if not _is_keys_prompt(prompt):
+        return None
+    words = read_declared_words(prompt) or BASE
+    rules, colours = read_rules(prompt)
+    state = None if agent == "random" else read_state(prompt, colours)
+    return agent_answer(agent, state, words, rules, rng)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer
-from sftgen.tasks.grid import BASE
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -21,6 +20,7 @@ from sftgen.tasks.protocol import (
     SplitSpec,
     StateFilter,
     VariantInfo,
+    VocabularySample,
 )
 
 from . import checking, data, prompts
@@ -29,7 +29,7 @@ from .generator import DIFFICULTIES, generate_level
 from .solver import solve
 from .splits import SPLITS
 from .variants import VARIANTS, KeysVariant
-from .world import ACTIONS, STANDARD, KeysState, Rules
+from .world import ACTIONS, KeysState, Rules
 
 PLAN_BUCKET = 5
 """Optimal plan lengths are grouped in buckets this wide in the report figure."""
@@ -105,11 +105,7 @@ class KeysTask:
         if agent not in AGENTS:
             raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
         v: KeysVariant = VARIANTS[variant]
-        if agent == "random":
-            return action_answer(v.declared_words.words[int(rng.integers(4))])
-        words, rules = (v.declared_words, v.declared_rules) if agent == "oracle" else (BASE, STANDARD)
-        plan = solve(state, rules)
-        return action_answer(words.word_for(plan[0] if plan else ACTIONS[0]))
+        return prompts.agent_answer(agent, state, v.declared_words, v.declared_rules, rng)
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> KeysEnv:
         return KeysEnv(VARIANTS[variant], DIFFICULTIES[difficulty], style)
@@ -159,6 +155,18 @@ class KeysTask:
     def skill(self, rng: np.random.Generator) -> None:
         """None: the base curriculum's grid navigation is the skill keys presumes."""
         return None
+
+    # prompts read as text, the tiny tokenizer, the study's data sizes ------------------------------------
+    vocabulary: VocabularySample | None = None
+    """None: keys joined after the tiny bases shipped, and adding its words would renumber their tokenizer."""
+    study_train_size: int | None = None
+
+    def answer_from_text(self, agent: str, prompt: str, rng: np.random.Generator) -> str | None:
+        """A prompt that opens with the study wording's first line or the compact ``keys`` line, read back with its
+        declared words and rules."""
+        if agent not in AGENTS:
+            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        return prompts.answer_from_text(agent, prompt, rng)
 
 
 TASK = KeysTask()

@@ -13,13 +13,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from sftgen.prompts import PromptStyle, points_answer, points_messages
+from sftgen.prompts import PromptStyle
 from sftgen.seeding import derive_seed, rng_for
 from sftgen.tasks.rows import RowSpec
 
 from .cards import FaceMap, Hand, generate_hand
 from .formula import Tree, parse_formula
 from .identity import points_key
+from .prompts import points_answer, points_messages
 from .solver import one_solution
 from .variants import sample_diverse_face_map
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.prompts import Chat, PromptStyle, points_messages
+from sftgen.prompts import Chat, PromptStyle
 
 from .cards import Hand, generate_hand
+from .prompts import points_messages
 from .variants import PointsDifficulty, PointsVariant
 from .verifier import Outcome, verify
 

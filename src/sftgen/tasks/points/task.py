@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.prompts import TEMPLATES, Chat, PromptStyle, paraphrase_pool, points_answer, points_messages
+from sftgen.prompts import TEMPLATES, Chat, PromptStyle, paraphrase_pool
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -26,13 +26,15 @@ from sftgen.tasks.protocol import (
     SplitSpec,
     StateFilter,
     VariantInfo,
+    VocabularySample,
 )
 from sftgen.tasks.rows import RowSpec
 
-from .cards import FaceMap, Hand, card_label, generate_hand
+from .cards import MAX_LARGE_RANK, MIN_RANK, Hand, card_label, generate_hand
 from .data import points_reasoning, points_rl_rows, points_sft_rows, training_hands
 from .env import PointsEnv
 from .identity import points_key
+from .prompts import SHORTCUT_MAP, agent_answer, answer_from_text, points_messages
 from .skill import arithmetic_example
 from .solver import one_solution
 from .splits import SPLITS
@@ -40,20 +42,11 @@ from .variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
 from .verifier import REWARDS, OutcomeKind, parse_answer, verify
 
 TURN_OUTCOMES = tuple(kind.value for kind in OutcomeKind)
-SHORTCUT_MAP = FaceMap.uniform(10)
-"""The training face-card values a prompt-blind model keeps using."""
-
-
-def agent_answer(agent: str, labels: Sequence[str], numbers: Sequence[int], rng: np.random.Generator) -> str:
-    """A reference agent's answer for cards read as ``numbers``: the solver's formula, or random operators in a
-    random order (``agent == "random"``); shared with the text-reading agents of ``sftgen.agents``."""
-    if agent == "random":
-        order = rng.permutation(len(numbers))
-        ops = rng.choice(list("+-*/"), size=len(numbers) - 1)
-        formula = str(numbers[order[0]]) + "".join(f"{o}{numbers[i]}" for o, i in zip(ops, order[1:], strict=True))
-    else:
-        formula = one_solution(numbers) or "+".join(map(str, numbers))
-    return points_answer(labels, numbers, formula)
+VOCABULARY = VocabularySample(
+    instances=200, words=tuple(card_label(rank) for rank in range(MIN_RANK, MAX_LARGE_RANK + 1))
+)
+"""200 training hands of each CoT kind, and every card label as one token (``10``, ``14``..``19`` too, though the
+tokenizer splits other numbers into digits)."""
 
 
 def _variant_infos() -> dict[str, VariantInfo]:
@@ -174,6 +167,16 @@ class PointsTask:
     def skill(self, rng: np.random.Generator) -> SkillExample:
         """Making 24 from four numbers (the study's models know the game; a tiny base learns it): see skill.py."""
         return arithmetic_example(rng)
+
+    # prompts read as text, the tiny tokenizer, the study's data sizes ------------------------------------
+    vocabulary: VocabularySample | None = VOCABULARY
+    study_train_size: int | None = 10_000
+
+    def answer_from_text(self, agent: str, prompt: str, rng: np.random.Generator) -> str | None:
+        """A prompt that shows cards (a compact ``cards:`` line or the study's list), read with its declared values."""
+        if agent not in AGENTS:
+            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        return answer_from_text(agent, prompt, rng)
 
 
 TASK = PointsTask()

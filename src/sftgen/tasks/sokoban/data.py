@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from sftgen.prompts import PromptStyle, direction_name, sokoban_answer, sokoban_messages
+from sftgen.prompts import PromptStyle, action_answer, direction_name
 from sftgen.seeding import derive_seed, rng_for
 from sftgen.tasks.grid import BASE, ActionVocab
 from sftgen.tasks.rows import RowSpec
@@ -21,6 +21,7 @@ from sftgen.variants import sample_diverse_vocab
 from .board import ACTIONS, Board
 from .generator import Level, SokobanDifficulty, generate_level
 from .identity import sokoban_key
+from .prompts import sokoban_messages
 from .solver import optimal_first_actions
 
 MAX_SKIPS = 100_000
@@ -105,7 +106,7 @@ def sokoban_sft_rows(levels: Iterator[TrainingLevel], spec: RowSpec, seed: int) 
         reasoning = sokoban_reasoning(board, item.level.solution[t:], vocab, spec.template) if spec.cot else None
         yield {
             "prompt": sokoban_messages(board, vocab, style),
-            "completion": [{"role": "assistant", "content": sokoban_answer(vocab.word_for(action), reasoning)}],
+            "completion": [{"role": "assistant", "content": action_answer(vocab.word_for(action), reasoning)}],
             "task": "sokoban",
             "instance_key": item.key,
             "level_index": item.index,

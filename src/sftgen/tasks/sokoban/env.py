@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.prompts import Chat, PromptStyle, sokoban_messages
+from sftgen.prompts import Chat, PromptStyle
 from sftgen.tasks.grid import ActionVocab
 
 from .board import Board
 from .generator import Level, SokobanDifficulty, generate_level
+from .prompts import sokoban_messages
 from .variants import SokobanVariant
 
 ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)  # for short trusted text; see parse_action

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool, sokoban_messages
+from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool
 from sftgen.tasks.grid import BASE, ActionVocab
 from sftgen.tasks.protocol import (
     AGENTS,
@@ -24,6 +24,7 @@ from sftgen.tasks.protocol import (
     SplitSpec,
     StateFilter,
     VariantInfo,
+    VocabularySample,
 )
 from sftgen.tasks.rows import RowSpec
 
@@ -33,6 +34,7 @@ from .data import training_levels as _training_levels
 from .env import MAX_TURNS, SokobanEnv, parse_action
 from .generator import DIFFICULTIES, Level, generate_level
 from .identity import board_key
+from .prompts import agent_answer, answer_from_text, sokoban_messages
 from .solver import optimal_first_actions, solve
 from .splits import SPLITS
 from .variants import SOKOBAN_VARIANTS, SokobanVariant
@@ -42,6 +44,8 @@ CORRECT, WRONG = 1.0, 0.0
 """The study's per-state reward: 1 when the answer names an optimal move, else 0."""
 VALID, UNKNOWN_WORD, NO_TAG = "valid", "unknown_word", "no_tag"
 TURN_OUTCOMES = (VALID, UNKNOWN_WORD, NO_TAG)
+VOCABULARY = VocabularySample(instances=40)
+"""40 training levels of each CoT kind (a row per state of each level's solution) in the tiny tokenizer's corpus."""
 
 
 def _kind(variant: SokobanVariant) -> str:
@@ -151,12 +155,7 @@ class SokobanTask:
         random: a random one of them."""
         if agent not in AGENTS:
             raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
-        declared = SOKOBAN_VARIANTS[variant].declared
-        vocab = BASE if agent == "shortcut" or declared is None else declared
-        if agent == "random":
-            return action_answer(vocab.words[int(rng.integers(4))])
-        plan = solve(state)
-        return action_answer(vocab.word_for(plan[0] if plan else ACTIONS[0]))
+        return agent_answer(agent, state, SOKOBAN_VARIANTS[variant].declared, rng)
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> SokobanEnv:
         return SokobanEnv(SOKOBAN_VARIANTS[variant], DIFFICULTIES[difficulty], style)
@@ -191,6 +190,16 @@ class SokobanTask:
     def skill(self, rng: np.random.Generator) -> None:
         """None: the base curriculum's grid navigation is the skill Sokoban presumes."""
         return None
+
+    # prompts read as text, the tiny tokenizer, the study's data sizes ------------------------------------
+    vocabulary: VocabularySample | None = VOCABULARY
+    study_train_size: int | None = 1000
+
+    def answer_from_text(self, agent: str, prompt: str, rng: np.random.Generator) -> str | None:
+        """A prompt that names Sokoban (every template does), its board and declared words read back."""
+        if agent not in AGENTS:
+            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        return answer_from_text(agent, prompt, rng)
 
 
 TASK = SokobanTask()

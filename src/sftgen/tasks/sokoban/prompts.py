@@ -1,0 +1,93 @@
+"""Sokoban prompts in the two template families, and reading a prompt back (the board and the declared words).
+
+The reader serves agents that get a prompt as text only (a served reference model): it reads every study
+paraphrase, the compact template and ``sftgen play``'s spaced rows, which also checks that every prompt carries what
+a model needs.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from sftgen.prompts import (
+    STUDY_STYLE,
+    Chat,
+    PromptStyle,
+    action_answer,
+    action_section,
+    compact_actions,
+    compact_board,
+    compact_format,
+    fill_template,
+    read_declared_words,
+    read_study_grid,
+    task_templates,
+    user_chat,
+)
+from sftgen.tasks.grid import BASE, ActionVocab
+
+from .board import ACTIONS, Board
+from .solver import solve
+
+
+def _compact_sokoban(board: Board, declared: ActionVocab | None, response_format: str) -> str:
+    lines = ["sokoban"]
+    if declared is not None:
+        lines.append(compact_actions(declared.words))
+    lines.extend(compact_board(board.to_rows()))
+    lines.append(compact_format(response_format))
+    return "\n".join(lines)
+
+
+def sokoban_messages(board: Board, declared: ActionVocab | None, style: PromptStyle = STUDY_STYLE) -> Chat:
+    """The one-turn, stateless prompt for the current board."""
+    if style.template == "compact":
+        return user_chat(_compact_sokoban(board, declared, style.response_format))
+    data = task_templates("sokoban")
+    template = data["paraphrases"][style.paraphrase]
+    section = action_section(declared)
+    if not section:  # no section at all: drop its paragraph, not just the placeholder
+        template = template.replace("{action_section}\n\n", "")
+    values = {
+        "action_section": section,
+        "grid": board.to_text(),
+        "answer_format": data["answer_format"][style.response_format],
+    }
+    return user_chat(fill_template(template, values))
+
+
+# --- reading a prompt back ---------------------------------------------------------------------------
+
+_COMPACT_ROW = re.compile(r"^[#_OXP√S](?: ?[#_OXP√S]){2,}$")  # compact rows, or `sftgen play`'s spaced ones
+
+
+def read_board(prompt: str) -> Board:
+    """The board drawn in a Sokoban prompt (study or compact rendering)."""
+    rows = read_study_grid(prompt)
+    if not rows:
+        rows = [line.replace(" ", "") for line in prompt.split("\n") if _COMPACT_ROW.match(line)]
+    if not rows:
+        raise ValueError("no board found in the prompt")
+    return Board.from_rows(rows)
+
+
+def agent_answer(agent: str, board: Board | None, declared: ActionVocab | None, rng: np.random.Generator) -> str:
+    """A reference agent's answer: the oracle answers in the declared words (the base ones when none are declared),
+    the shortcut always in the base words, random with a random one of them (it never looks at ``board``)."""
+    vocab = BASE if agent == "shortcut" or declared is None else declared
+    if agent == "random":
+        return action_answer(vocab.words[int(rng.integers(4))])
+    if board is None:
+        raise ValueError(f"the {agent} agent needs the board")
+    plan = solve(board)
+    return action_answer(vocab.word_for(plan[0] if plan else ACTIONS[0]))
+
+
+def answer_from_text(agent: str, prompt: str, rng: np.random.Generator) -> str | None:
+    """:func:`agent_answer` for a prompt read as text (None: not a Sokoban prompt, and ``rng`` is left untouched)."""
+    if "sokoban" not in prompt.lower():
+        return None
+    board = None if agent == "random" else read_board(prompt)
+    return agent_answer(agent, board, read_declared_words(prompt), rng)
