@@ -34,7 +34,6 @@ STILL_NAMING = {
     "report/findings.py": "findings per task",
     "report/study_numbers.py": "the study's published numbers per task",
     "report/viewer.py": "the episode viewer re-reads the Sokoban board from prompt text",
-    "train/episode_reward.py": "rebuilds a Sokoban env from the prompt text",
     "variants.py": "re-exports the study tasks' variant tables (now tasks/*/variants.py) for older callers",
     "vocabulary.py": "the tiny tokenizer covers the two study tasks' texts and card labels (see TRAINING_SAMPLE)",
 }
