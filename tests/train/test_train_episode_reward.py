@@ -220,7 +220,8 @@ def test_a_single_turn_task_scores_the_verifiers_success(monkeypatch):
     texts = [right, "no answer", right, right]  # rows 2 and 3 are other hands: the answer is wrong there
     agent = CountingAgent("oracle")
     reward, _ = reward_with(monkeypatch, agent)
-    expected = [float(task.verify(t, {c: r[c] for c in task.rl_columns}).success) for r, t in zip(rows, texts, strict=True)]
+    checks = [{c: r[c] for c in task.rl_columns} for r in rows]
+    expected = [float(task.verify(t, check).success) for check, t in zip(checks, texts, strict=True)]
     assert score(reward, rows, texts) == expected and expected[:2] == [1.0, 0.0] and agent.asked == []
 
 
