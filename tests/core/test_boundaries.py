@@ -30,7 +30,6 @@ STILL_NAMING = {
     "report/findings.py": "findings per task",
     "report/study_numbers.py": "the study's published numbers per task",
     "report/viewer.py": "the episode viewer re-reads the Sokoban board from prompt text",
-    "train/episode_reward.py": "rebuilds a Sokoban env from the prompt text",
 }
 """Modules outside ``tasks/`` that still name a task, each with why; the list may only shrink (a module that stops
 naming a task must leave it, so the list stays the true to-do of docs/architecture-task-protocol.md)."""

@@ -10,6 +10,7 @@ from integration_helpers import sampled_answers
 
 from sftgen.integrations import trl as adapter
 from sftgen.integrations.items import make_items, score
+from sftgen.prompts import PromptStyle
 from sftgen.splits import resolve_splits
 from sftgen.tasks.protocol import task_names
 
@@ -44,6 +45,18 @@ def test_verifier_reward_agrees_with_the_verifier_on_1000_answers_per_task(task:
     assert len(expected) >= 1000
     rewards = adapter.verifier_reward(prompts=prompts, completions=completions, ground_truth=truths)
     assert rewards == expected
+
+
+def test_the_episode_reward_deals_each_row_from_its_ground_truth_and_refuses_fake_splits() -> None:
+    """Every task's row is dealt again from its ground truth (the prompt text is not read): the env shows the row's
+    prompt. A fake split's prompt declares other words than the replay would, so its rows are refused."""
+    dataset = adapter.grpo_dataset("sokoban/id,points/id,keys/id,keys/next_colour", size=2, template="compact")
+    checks = adapter.ground_truth_checks(len(dataset), dataset.to_dict())
+    for row, (task, check) in zip(dataset, checks, strict=True):
+        assert task.check_env(check, PromptStyle("compact"), 3).observation() == row["prompt"]
+    fake = adapter.grpo_dataset("sokoban/id,keys/fake_numerical", size=1, template="compact")
+    with pytest.raises(ValueError, match="keys/fake_numerical is a fake split"):
+        adapter.ground_truth_checks(len(fake), fake.to_dict())
 
 
 def grpo_trainer(tmp_path, dataset, reward_funcs, steps: int):
@@ -85,9 +98,9 @@ def test_grpo_trains_a_tiny_model_on_mixed_splits_with_both_rewards(tmp_path) ->
     logged = [entry for entry in trainer.state.log_history if "rewards/sftgen_verifier/mean" in entry]
     assert len(logged) == 2
 
-    sokoban = adapter.grpo_dataset("sokoban/id", size=4, template="compact")
+    grid = adapter.grpo_dataset("sokoban/id,keys/id", size=2, template="compact")
     episode = adapter.episode_reward(template="compact", turns=2, max_new_tokens=8)
-    trainer = grpo_trainer(tmp_path / "episode", sokoban, [adapter.verifier_reward, episode], steps=1)
+    trainer = grpo_trainer(tmp_path / "episode", grid, [adapter.verifier_reward, episode], steps=1)
     episode.attach(trainer)
     trainer.train()
-    assert any("rewards/sokoban_episode_reward/mean" in entry for entry in trainer.state.log_history)
+    assert any("rewards/episode_reward/mean" in entry for entry in trainer.state.log_history)

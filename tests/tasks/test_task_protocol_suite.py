@@ -207,6 +207,45 @@ def test_rl_rows_are_their_own_check_data(name: str) -> None:
         assert task.verify("no answer", check).reward < task.full_marks
 
 
+DECLARE_NOTHING = {"sokoban/empty"}
+"""Honest splits whose prompt declares no words: ``check_env`` declares the checked ones, so only its prompts
+differ."""
+
+
+def _play(env: Any, task: Task[Any], inst: Instance, style: PromptStyle) -> list[tuple[Any, ...]]:
+    """The oracle's episode in ``env``: every step's five-tuple, the observation left out."""
+    state, steps, rng = inst.state(), [], np.random.default_rng(0)
+    while True:
+        step = env.step(task.reference_answer("oracle", state, inst.variant, style, rng))
+        steps.append(step[1:])
+        state = task.state_from_data(step[4]["state"])
+        if step[2] or step[3]:
+            return steps
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_check_env_deals_the_state_its_check_holds(name: str) -> None:
+    """``check_env`` stands on the check's state and declares what it checks: an RL row's env shows the row's own
+    prompt (diverse words included), and on an honest split it plays exactly as the split's env does."""
+    task, style = get_task(name), _style(get_task(name))
+    for diverse in (False, True):
+        request = RowRequest("rl", 2, template=style.template, diverse_rl=diverse)
+        for row in task.rows(request, frozenset()):
+            check = json.loads(json.dumps({c: row[c] for c in task.rl_columns}))
+            assert task.check_env(check, style, 5).observation() == row["prompt"]
+    for split in _splits(name):
+        if task.variants[SPLITS[split].variant].fake:
+            continue
+        inst = SPLITS[split].instance(0)
+        check = task.check_data(inst.state(), inst.variant)
+        budget = task.difficulties[inst.difficulty].max_turns
+        env, own = task.check_env(check, inst.style(), budget), inst.make_env()
+        assert (env.observation() == own.observation()) == (split not in DECLARE_NOTHING), split
+        assert _play(env, task, inst, inst.style()) == _play(own, task, inst, inst.style()), split
+        *_, terminated, truncated, _info = task.check_env(check, inst.style(), 1).step("no answer")
+        assert terminated or truncated  # the turn budget holds
+
+
 # ---------------------------------------------------------------------------------------------- verifier
 
 

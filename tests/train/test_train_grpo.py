@@ -111,5 +111,5 @@ def test_grpo_with_the_episode_reward(tmp_path, warm):
     steps = logged_steps(tmp_path / "grpo")
     assert [s["step"] for s in steps] == [1, 2]
     for s in steps:
-        assert 0.0 <= s["rewards/sokoban_episode_reward/mean"] == s["reward"] <= 1.0
+        assert 0.0 <= s["rewards/episode_reward/mean"] == s["reward"] <= 1.0
     assert result.record["config"]["reward"] == "episode" and result.global_step == 2

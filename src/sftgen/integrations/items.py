@@ -172,21 +172,22 @@ def make_items(
     return [make_item(split, i, seed, template, response_format) for i in range(size or split.size)]
 
 
-def _task_and_check(ground_truth: Mapping[str, Any]) -> tuple[Task[Any], dict[str, Any]]:
+def task_and_check(ground_truth: Mapping[str, Any]) -> tuple[Task[Any], dict[str, Any]]:
+    """The task that verifies an item's ground truth, and the check data it verifies against."""
     check = dict(ground_truth)
     return get_task(check.pop(TASK_KEY)), check
 
 
 def score(text: str, ground_truth: Mapping[str, Any]) -> Outcome:
     """Score a full model response against an item's ground truth with the task's own verifier."""
-    task, check = _task_and_check(ground_truth)
+    task, check = task_and_check(ground_truth)
     return task.verify(text, check)
 
 
 def score_final_answer(answer: str | None, ground_truth: Mapping[str, Any]) -> Outcome:
     """Score a bare final answer (a move word, a formula) as if the model had answered in sftgen's format: text
     the task cannot read an answer from is written as the response a person's typed answer stands for."""
-    task, check = _task_and_check(ground_truth)
+    task, check = task_and_check(ground_truth)
     if answer is None:
         return task.verify("", check)
     return task.verify(answer if task.parse_answer(answer) is not None else task.play_response(answer), check)

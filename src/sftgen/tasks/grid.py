@@ -8,6 +8,7 @@ couple them (keys once took these from ``tasks/sokoban/board.py`` and ``variants
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 ACTIONS: tuple[str, ...] = ("up", "down", "left", "right")
@@ -60,3 +61,11 @@ NUMERICAL = ActionVocab("numerical", ("1", "2", "3", "4"), explained=True)
 ALPHABETICAL = ActionVocab("alphabetical", ("A", "B", "C", "D"), explained=True)
 RANDOM = ActionVocab("random", ("*", "&", "1", "M"), explained=True)
 HELD_OUT_VOCABS = (CARDINAL, EMOJI, NUMERICAL, ALPHABETICAL, RANDOM)
+
+
+def vocab_for(words: Sequence[str]) -> ActionVocab:
+    """The vocabulary that ``words`` (in the study's order) stand for: a named one when they are its words, else
+    an explained one. Why: check data carries only the words, and a prompt rebuilt from them must explain them
+    exactly as the prompt the words came from did (the base, cardinal and emoji words are never explained)."""
+    known = next((v for v in (BASE, *HELD_OUT_VOCABS) if v.words == tuple(words)), None)
+    return known or ActionVocab("declared", tuple(words), explained=True)  # type: ignore[arg-type]

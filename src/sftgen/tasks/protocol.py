@@ -234,8 +234,9 @@ class Task(Protocol[StateT]):
     full_marks: float
     """The reward of a correct answer: CoT rejection sampling keeps the first sample that reaches it."""
     rl_columns: tuple[str, ...]
-    """The columns of an ``rl`` row that :meth:`verify` reads: an RL row is its own check data, so the GRPO reward
-    is ``verify(completion, row).reward`` and training keeps only ``prompt`` and these."""
+    """The columns of an ``rl`` row that :meth:`verify` and :meth:`check_env` read: an RL row is its own check data
+    (the state included), so the GRPO reward is ``verify(completion, row).reward``, the episode reward replays the
+    row through ``check_env(row, ...)``, and training keeps only ``prompt`` and these."""
 
     # instances ------------------------------------------------------------------------------------------
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> StateT:
@@ -288,6 +289,17 @@ class Task(Protocol[StateT]):
 
     # episodes, data, people and reports -----------------------------------------------------------------
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> TaskEnv[StateT]: ...
+
+    def check_env(self, check: Mapping[str, Any], style: PromptStyle, max_turns: int) -> TaskEnv[StateT]:
+        """An env already reset on the state ``check`` holds (:meth:`check_data`, or an RL row's
+        :attr:`rl_columns`), whose prompts declare exactly the words, rules or values ``check`` says are checked and
+        whose steps check them; the episode ends after ``max_turns`` turns (a single-turn task's after its one).
+
+        Why: whatever carries a check (an RL row, an integration's ground truth) can replay its instance as an
+        episode from data, never from prompt text. The env is honest by construction, so where the carrier's own
+        prompt was fake (declared ≠ checked) its later prompts differ from that one: replaying it is the caller's
+        call (the episode reward refuses fake splits)."""
+        ...
 
     def rows(
         self, request: RowRequest, exclude: Collection[str], states: StateFilter | None = None

@@ -1,7 +1,8 @@
 """GRPO with TRL's ``GRPOTrainer``: rollouts scored by the evaluation verifiers, same run folder as SFT.
 
 The rewards are ``sftgen.train.rewards`` (Sokoban: 1 when the first ``<answer>`` is an optimal action in the
-row's declared words; Points: the verifier's 5/-1/-2/-3), each checked for length and type. Besides TRL's
+row's declared words; Points: the verifier's 5/-1/-2/-3), each checked for length and type; ``reward: episode``
+scores each first answer by the episode it starts instead (``sftgen.train.episode_reward``, any task). Besides TRL's
 loss, reward mean/std and completion lengths, every logging step records ``completions/repeat_char_rate``: the
 share of rollouts with a run of 8 identical characters, the early sign of the "!!!!" collapse small models
 fall into under RL. Settings: ``GRPORunConfig`` (study defaults); the model is a warm start (study: a
@@ -124,15 +125,11 @@ def preflight(config: GRPORunConfig) -> GRPOPlan:
 
 
 def _check_reward(config: GRPORunConfig, source: DataSource) -> None:
-    """The episode reward replays boards with the trainer's own model, in one process, for the task it knows."""
+    """The episode reward plays on with the trainer's own model, so it needs that model whole in one process. Any
+    task's rows will do: each row's task deals its state from the row (``Task.check_env``), and a single-turn
+    task's episode is its one answer (1 when the verifier calls it a success)."""
     if config.reward != "episode":
         return
-    from sftgen.train.episode_reward import EPISODE_TASK  # torch and the HF backend: only when used
-
-    if source.task != EPISODE_TASK:
-        raise ConfigError(
-            "reward", f"'episode' plays {EPISODE_TASK} episodes; {source.path} holds {source.task} prompts"
-        )
     if config.use_vllm:
         raise ConfigError("reward", "'episode' plays on with the trained model in-process; set use_vllm: false")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -143,10 +140,11 @@ def _rewards(config: GRPORunConfig, source: DataSource) -> tuple[list[Any], Any]
     """The reward functions, and the episode reward that must be attached to the trainer (or None)."""
     if config.reward != "episode":
         return task_rewards(source.task), None
-    from sftgen.train.episode_reward import EpisodeReward  # torch and the HF backend: only when used
+    from sftgen.train.episode_reward import EpisodeReward, rl_row_checks  # torch and the HF backend: only when used
 
     style = PromptStyle(source.template, response_format=source.response_format)
-    episode = EpisodeReward(style, config.episode_turns, config.max_completion_length)
+    reads = rl_row_checks(source.task)  # training keeps `prompt` and the task's rl_columns, not `task`
+    episode = EpisodeReward(style, config.episode_turns, config.max_completion_length, read_checks=reads)
     return [checked(episode, episode.__name__)], episode
 
 

@@ -82,7 +82,7 @@ class GRPORunConfig(TypedConfig):
     reward: str = field(
         default="step",
         metadata={
-            "help": "step: the study's per-state reward (an optimal first move); episode (Sokoban): 1 when the "
+            "help": "step: the study's per-state reward (an optimal first move); episode (any task): 1 when the "
             "episode the first move starts, played on greedily by the current model, ends solved"
         },
     )

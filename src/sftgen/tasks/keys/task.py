@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer
+from sftgen.tasks.grid import vocab_for
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -25,7 +26,7 @@ from sftgen.tasks.protocol import (
 
 from . import checking, data, prompts
 from .env import TURN_OUTCOMES, KeysEnv
-from .generator import DIFFICULTIES, generate_level
+from .generator import DIFFICULTIES, KeysDifficulty, generate_level
 from .solver import solve
 from .splits import SPLITS
 from .variants import VARIANTS, KeysVariant
@@ -109,6 +110,15 @@ class KeysTask:
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> KeysEnv:
         return KeysEnv(VARIANTS[variant], DIFFICULTIES[difficulty], style)
+
+    def check_env(self, check: Mapping[str, Any], style: PromptStyle, max_turns: int) -> KeysEnv:
+        """On ``check["state"]``, declaring and checking ``check["words"]`` and ``check["rules"]``."""
+        state, words, rules = self.state_from_data(check["state"]), vocab_for(check["words"]), Rules(**check["rules"])
+        variant = KeysVariant("check", words, words, rules, rules, "the check data's words and rules")
+        difficulty = KeysDifficulty("check", state.height, state.width, len(state.colours), max_turns)
+        env = KeysEnv(variant, difficulty, style)
+        env.reset(state=state)
+        return env
 
     def rows(
         self, request: RowRequest, exclude: Collection[str], states: StateFilter | None = None

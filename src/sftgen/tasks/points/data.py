@@ -114,7 +114,8 @@ def points_sft_rows(hands: Iterator[TrainingHand], spec: RowSpec, seed: int) -> 
 
 
 def points_rl_rows(hands: Iterator[TrainingHand], spec: RowSpec, seed: int) -> Iterator[dict]:
-    """RL prompts with what the verifier needs: the scored card values."""
+    """RL prompts with what the verifier needs (the scored card values) and the hand they were dealt from, so
+    ``PointsTask.check_env`` can deal it again from the row."""
     for item in hands:
         style = PromptStyle(spec.template, 0, "think" if spec.cot else "answer")
         yield {
@@ -124,4 +125,5 @@ def points_rl_rows(hands: Iterator[TrainingHand], spec: RowSpec, seed: int) -> I
             "hand_index": item.index,
             "face_map": item.face_map.name,
             "card_values": list(item.hand.values(item.face_map)),
+            "ranks": list(item.hand.ranks),
         }

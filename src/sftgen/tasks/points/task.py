@@ -30,7 +30,7 @@ from sftgen.tasks.protocol import (
 )
 from sftgen.tasks.rows import RowSpec
 
-from .cards import MAX_LARGE_RANK, MIN_RANK, Hand, card_label, generate_hand
+from .cards import MAX_LARGE_RANK, MIN_RANK, FaceMap, Hand, card_label, generate_hand
 from .data import points_reasoning, points_rl_rows, points_sft_rows, training_hands
 from .env import PointsEnv
 from .identity import points_key
@@ -38,7 +38,7 @@ from .prompts import SHORTCUT_MAP, agent_answer, answer_from_text, points_messag
 from .skill import arithmetic_example
 from .solver import one_solution
 from .splits import SPLITS
-from .variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsVariant
+from .variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsDifficulty, PointsVariant
 from .verifier import REWARDS, OutcomeKind, parse_answer, verify
 
 TURN_OUTCOMES = tuple(kind.value for kind in OutcomeKind)
@@ -78,7 +78,7 @@ class PointsTask:
     splits: Sequence[SplitSpec] = SPLITS
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
     full_marks: float = REWARDS[OutcomeKind.CORRECT]
-    rl_columns: tuple[str, ...] = ("card_values",)
+    rl_columns: tuple[str, ...] = ("card_values", "ranks", "face_map")
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> Hand:
         """A hand solvable under the variant's *scored* values."""
@@ -104,8 +104,10 @@ class PointsTask:
         return parse_answer(text) if isinstance(text, str) else None
 
     def check_data(self, state: Hand, variant: str) -> dict[str, Any]:
-        """The scored card values: the same column RL rows carry, so a row is its own check data."""
-        return {"card_values": list(state.values(POINTS_VARIANTS[variant].scored))}
+        """The scored card values (what :meth:`verify` reads), the hand and the scored face map (what
+        :meth:`check_env` deals): the columns RL rows carry, so a row is its own check data."""
+        scored = POINTS_VARIANTS[variant].scored
+        return {"card_values": list(state.values(scored)), **self.state_data(state), "face_map": scored.name}
 
     def verify(self, text: str, check: Mapping[str, Any]) -> Outcome:
         outcome = verify(text if isinstance(text, str) else "", list(check["card_values"]))
@@ -143,6 +145,16 @@ class PointsTask:
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> PointsEnv:
         return PointsEnv(POINTS_VARIANTS[variant], POINTS_DIFFICULTIES[difficulty], style)
+
+    def check_env(self, check: Mapping[str, Any], style: PromptStyle, max_turns: int) -> PointsEnv:
+        """One turn on the hand ``check["ranks"]``, declaring and scoring ``check["face_map"]`` (one answer, so
+        ``max_turns`` changes nothing); the hand's values under that map must be ``check["card_values"]``."""
+        hand, face_map = self.state_from_data(check), FaceMap.parse(check["face_map"])
+        if list(hand.values(face_map)) != list(check["card_values"]):
+            raise ValueError(f"cards {hand.labels()} under {face_map.name} are not the values {check['card_values']}")
+        env = PointsEnv(PointsVariant("check", face_map, face_map), PointsDifficulty("check", len(hand.ranks)), style)
+        env.reset(state=hand)
+        return env
 
     def rows(
         self, request: RowRequest, exclude: Collection[str], states: StateFilter | None = None

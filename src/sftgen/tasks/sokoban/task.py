@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool
-from sftgen.tasks.grid import BASE, ActionVocab
+from sftgen.tasks.grid import BASE, ActionVocab, vocab_for
 from sftgen.tasks.protocol import (
     AGENTS,
     DifficultyInfo,
@@ -32,7 +32,7 @@ from .board import ACTIONS, Board
 from .data import TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
 from .data import training_levels as _training_levels
 from .env import MAX_TURNS, SokobanEnv, parse_action
-from .generator import DIFFICULTIES, Level, generate_level
+from .generator import DIFFICULTIES, Level, SokobanDifficulty, generate_level
 from .identity import board_key
 from .prompts import agent_answer, answer_from_text, sokoban_messages
 from .solver import optimal_first_actions, solve
@@ -95,7 +95,7 @@ class SokobanTask:
     splits: Sequence[SplitSpec] = SPLITS
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
     full_marks: float = CORRECT
-    rl_columns: tuple[str, ...] = ("words", "optimal_actions")
+    rl_columns: tuple[str, ...] = ("board", "words", "optimal_actions")
 
     def level(self, rng: np.random.Generator, difficulty: str) -> Level:
         """The start board with the generator's optimal solution (what ``splits.Instance.materialize`` returns)."""
@@ -159,6 +159,15 @@ class SokobanTask:
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> SokobanEnv:
         return SokobanEnv(SOKOBAN_VARIANTS[variant], DIFFICULTIES[difficulty], style)
+
+    def check_env(self, check: Mapping[str, Any], style: PromptStyle, max_turns: int) -> SokobanEnv:
+        """On ``check["board"]``, declaring and checking ``check["words"]``."""
+        board = self.state_from_data(check)
+        words = vocab_for(check["words"])
+        difficulty = SokobanDifficulty("check", board.height, board.width, len(board.boxes), max_turns)
+        env = SokobanEnv(SokobanVariant("check", words, words), difficulty, style, max_turns=max_turns)
+        env.reset(state=board)
+        return env
 
     def rows(
         self, request: RowRequest, exclude: Collection[str], states: StateFilter | None = None
