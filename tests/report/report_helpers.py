@@ -25,7 +25,8 @@ SOKOBAN_SPLITS = [
     "sokoban/validation",
 ]
 POINTS_SPLITS = ["points/id", "points/all_5", "points/fake", "points/large", "points/validation"]
-TASK_SPLITS = {"sokoban": SOKOBAN_SPLITS, "points": POINTS_SPLITS}
+KEYS_SPLITS = ["keys/id", "keys/numerical", "keys/next_colour", "keys/fake_numerical", "keys/larger", "keys/validation"]
+TASK_SPLITS = {"sokoban": SOKOBAN_SPLITS, "points": POINTS_SPLITS, "keys": KEYS_SPLITS}
 N = 10  # enough discordant episodes for a paired McNemar p < 0.01 (10 of 10: p = 0.002)
 # method -> (agent at checkpoint-1, agent at checkpoint-2 = the chosen one), seeds
 MAIN_METHODS: dict[str, tuple[tuple[str, str], list[int]]] = {

@@ -158,13 +158,20 @@ def test_viewer_data_boards_and_hands(built) -> None:
     assert "sokoban · cot · tiny" in runs and "points · diverse · tiny" in runs
     assert runs["sokoban · cot · tiny"]["label"].endswith("seed 0 · checkpoint-2")  # lowest seed only
     solved = runs["sokoban · diverse · tiny"]["splits"]["sokoban/id"]["episodes"][0]
-    assert solved["ok"] and len(solved["boards"]) == len(solved["turns"]) + 1
-    first, final = strings[solved["boards"][0]], strings[solved["boards"][-1]]
-    assert "X" in first and "X" not in final and "√" in final  # the replayed last push solves it
+    assert solved["ok"] and len(solved["frames"]) == len(solved["turns"]) + 1
+    first, final = strings[solved["frames"][0]], strings[solved["frames"][-1]]
+    assert "X" in first and "X" not in final and "√" in final  # the recorded state after the last push
     numerical = runs["sokoban · answer-only · tiny"]["splits"]["sokoban/numerical"]
-    assert numerical["declared"] == "Up = 1, Down = 2, Left = 3, Right = 4"
-    hand = runs["points · diverse · tiny"]["splits"]["points/fake"]["episodes"][0]
-    assert len(hand["cards"]) == 4 and hand["faces"] == "J = 11, Q = 12, K = 13"
+    assert numerical["view"]["kind"] == "grid" and numerical["view"]["legend"]["√"] == ["box-on-target", "✔"]
+    assert numerical["view"]["declared"] == "declared actions: Up = 1, Down = 2, Left = 3, Right = 4"
+    fake = runs["points · diverse · tiny"]["splits"]["points/fake"]
+    (hand,) = fake["episodes"][0]["frames"]  # one turn: the dealt hand only
+    assert len(strings[hand].split(" ")) == 4 and fake["view"] == {
+        "kind": "tiles",
+        "declared": None,
+        "note": "declared: J = 11, Q = 12, K = 13",
+        "legend": {},
+    }
     assert all(len(s["episodes"]) <= data["per_split"] for r in data["runs"] for s in r["splits"].values())
 
 
@@ -179,3 +186,29 @@ def test_report_json_and_rebuild(built, run_dirs, tmp_path: Path) -> None:
     assert again.out == tmp_path and all(p.is_file() for p in again.figures)
     html = again.html.read_text(encoding="utf-8")
     assert '"runs":[]' in html and "Table 1 — General Points" not in html
+
+
+def test_a_report_of_keys_runs_only(tmp_path: Path) -> None:
+    """A task the study has no numbers or findings for: its table has no study rows, every finding is NOT RUN
+    with no task checked, and the viewer draws its recorded states as text."""
+    from sftgen.report import build_report
+
+    methods = {m: helpers.MAIN_METHODS[m] for m in ("answer-only", "diverse")}
+    report = build_report(helpers.make_run(tmp_path / "keys-run", "tiny", methods, tasks=("keys",)), tmp_path / "out")
+    markdown = report.markdown.read_text(encoding="utf-8")
+    table = _section(markdown, "## Table 1 — Keys")
+    assert _row(table, "diverse · tiny", "success")["numerical"].startswith("1.00 [")  # no paper column label
+    assert "study†" not in table and "Table 1 — Sokoban" not in markdown
+    assert {f.number for f in report.findings} == {1, 2, 3, 4, 5}
+    assert all(f.status is Status.NOT_RUN and not f.checks for f in report.findings)
+    assert "would fail" not in _section(markdown, "## Differences from the study")
+    data = json.loads(report.json.read_text(encoding="utf-8"))
+    assert [t["task"] for t in data["tables"]] == ["keys"] and data["float_rejections"] == []
+    html = report.html.read_text(encoding="utf-8")
+    viewer = json.loads(re.search(r'id="viewer-data">(.*?)</script>', html, re.DOTALL).group(1))
+    split = viewer["runs"][0]["splits"]["keys/id"]
+    assert split["view"]["kind"] == "text"
+    episode = split["episodes"][0]
+    assert len(episode["frames"]) == len(episode["turns"]) + 1
+    assert all("holding:" in viewer["strings"][i] for i in episode["frames"])
+    assert {p.name for p in report.figures} >= {"overview-keys-tiny.png", "curves-tiny-keys-diverse.png"}

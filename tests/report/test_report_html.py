@@ -2,7 +2,7 @@
 
 Why hand-made data and not the built fixture: the fixture's runs put a hostile text only into a model response
 (the viewer's JSON); here the same text is also a model name, a split, a method, a finding, a caption, a
-folder and a float-check example, so every place the templates print run text is covered.
+folder and an answer the study's check rejects, so every place the templates print run text is covered.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from markupsafe import escape
 from sftgen.io import atomic_write_json
 from sftgen.report.aggregate import Cell
 from sftgen.report.build import ReportData
-from sftgen.report.differences import FloatRejections
+from sftgen.report.differences import Rejections, RejectionSection
 from sftgen.report.figures import FigureFile
 from sftgen.report.findings import Check, Finding, Status
 from sftgen.report.html import render_html
@@ -56,7 +56,7 @@ def _data(run_dir: Path) -> ReportData:
                 "episodes": 2,
             }
         ],
-        float_rejections=[FloatRejections(HOSTILE, HOSTILE, 3, 1, (HOSTILE,))],
+        rejections=[RejectionSection(HOSTILE, HOSTILE, HOSTILE, [Rejections(HOSTILE, HOSTILE, 3, 1, (HOSTILE,))])],
         checkpoints=[
             {
                 "task": HOSTILE,
@@ -90,7 +90,8 @@ def test_every_run_string_is_escaped_and_nothing_is_fetched(tmp_path: Path) -> N
     assert f'<h3 id="table-{shown}">Table 1 — {shown}</h3>' in page
     assert f'<td data-method="{shown}" data-split="{shown}"' in page
     assert f'<figure><img alt="{shown}" src="data:image/png;base64,iVBORw==">' in page
-    assert f"<code>{shown}</code>" in page  # a float-check example, escaped before it became a code span
+    assert f"<code>{shown}</code>" in page  # a rejected answer, escaped before it became a code span
+    assert f"<h3>{shown}</h3>" in page  # the heading of a study answer check
     assert f"<h3>Base model — {shown}</h3>" in page and "<p>Zero-shot evaluation:</p>" in page
     assert f"Generated {shown}" in page and f"<td>{shown}</td>" in page
     assert page.count(shown) >= 30

@@ -1,4 +1,4 @@
-"""Units of the report: the study's numbers, seed aggregation, paths, escaping, GP float check."""
+"""Units of the report: the study's numbers, seed aggregation, paths, escaping, the viewer's data."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import pytest
 
 from sftgen.eval.metrics import wilson_interval
 from sftgen.report.aggregate import aggregate_cell, ordered_splits
-from sftgen.report.differences import float_rejected
+from sftgen.report.assets import CSS
 from sftgen.report.html import embed_json
 from sftgen.report.runs import load_sources, resolve_path
-from sftgen.report.study_numbers import STUDY_COLUMNS, STUDY_RESULTS, study_splits, study_value
+from sftgen.report.study_numbers import study_column, study_splits, study_value
 from sftgen.report.viewer import StringTable
 from sftgen.splits import SPLITS
+from sftgen.tasks.protocol import GRID_ROLES, get_task
 
 
 def test_study_numbers_map_to_real_splits() -> None:
-    assert set(STUDY_COLUMNS) <= set(SPLITS)
     assert study_value("sokoban/numerical", "answer-only") == 0.0
     assert study_value("sokoban/fake_numerical", "answer-only") == 0.93
     assert study_value("sokoban/complex", "diverse-cot") == 0.40
@@ -28,10 +28,15 @@ def test_study_numbers_map_to_real_splits() -> None:
     assert study_value("points/fake", "answer-only", model="Llama-3.1-8B-Inst") == 0.68
     assert study_value("sokoban/cardinal", "answer-only") is None  # not a column of the paper's table
     assert study_value("sokoban/id", "proximity-kl") is None
+    assert study_column("sokoban/numerical") == "Num" and study_column("points/all_12") == "All-12"
+    assert study_column("sokoban/cardinal") is None and study_column("no-such-task/id") is None
+    assert study_value("no-such-task/id", "answer-only") is None
     for task in ("sokoban", "points"):
-        assert len(study_splits(task)) == 8
-        for row in STUDY_RESULTS["Qwen2.5-7B"][task].values():
+        study = get_task(task).study
+        assert study is not None and len(study_splits(task)) == 8 and set(study_splits(task)) <= set(SPLITS)
+        for row in study.results["Qwen2.5-7B"].values():
             assert list(row) == list(study_splits(task))
+    assert get_task("keys").study is None and study_splits("keys") == ()
 
 
 def _metric(success: float, n: int = 10, validity: float = 1.0, **extra: Any) -> dict[str, Any]:
@@ -103,10 +108,8 @@ def test_embedded_json_cannot_close_its_script_tag() -> None:
     assert json.loads(text) == data
 
 
-def test_study_float_check_rejects_exact_answers() -> None:
-    assert float_rejected("8/(3-8/3)")  # 23.999... in floats
-    assert not float_rejected("4*6") and not float_rejected("(10+6-8)*3")
-    assert not float_rejected("1/0") and not float_rejected("not a formula") and not float_rejected(None)
+def test_every_grid_role_has_a_style() -> None:
+    assert all(f".cell.{role} " in CSS for role in GRID_ROLES if role != "floor")
 
 
 def test_string_table_interns() -> None:

@@ -25,6 +25,7 @@ from sftgen.tasks.points import (
 )
 from sftgen.tasks.points.expr import combine, leaf, render
 from sftgen.tasks.points.formula import parse_formula
+from sftgen.tasks.points.study import float_rejected
 
 ALL_FOUR = list(itertools.combinations_with_replacement(range(1, 14), 4))
 
@@ -285,3 +286,9 @@ def test_five_and_six_card_hands_are_solvable(num_cards: int) -> None:
 def test_dealt_cards_are_roughly_uniform() -> None:
     counts = Counter(r for h in _hands(16, 400, require_face=False) for r in h.ranks)
     assert min(counts[r] for r in range(1, 14)) > 40  # 1,600 cards / 13 ranks ~ 123 each
+
+
+def test_study_float_check_rejects_exact_answers() -> None:
+    assert float_rejected("8/(3-8/3)")  # 23.999... in floats
+    assert not float_rejected("4*6") and not float_rejected("(10+6-8)*3")
+    assert not float_rejected("1/0") and not float_rejected("not a formula") and not float_rejected(None)

@@ -373,3 +373,44 @@ def test_a_skill_row_is_seeded_solved_by_its_completion_and_never_a_task_prompt(
         assert row.correct(row.completion)
         assert not row.correct("") and not row.correct("<answer> 24 </answer>")
         assert row.prompt.split("\n", 1)[0] != task_heading  # the skill, never the task's own prompt
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_every_variant_has_a_view_that_draws_its_states(name: str) -> None:
+    """The report's viewer draws any variant's states from their data: a known kind, a grid fully in its legend."""
+    task = get_task(name)
+    for variant in task.variants:
+        view = task.view(variant)
+        assert view.kind in protocol.VIEW_KINDS
+        assert all(len(ch) == 1 and role in protocol.GRID_ROLES for ch, (role, _) in view.legend.items())
+    for split in _splits(name):
+        inst = SPLITS[split].instance(0)
+        text, view = task.view_state(inst.state()), task.view(inst.variant)
+        assert isinstance(text, str) and text.strip()
+        if view.kind == "grid":
+            rows = text.split("\n")
+            assert len({len(r) for r in rows}) == 1 and set("".join(rows)) <= set(view.legend)
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_the_study_refers_to_the_tasks_own_splits(name: str) -> None:
+    """Published numbers fill every Table-1 column; the findings read columns of the category they stand for."""
+    study = get_task(name).study
+    if study is None:
+        return
+    categories = {s.name: s.category for s in get_task(name).splits}
+    assert set(study.columns) <= set(categories)
+    for by_method in study.results.values():
+        assert all(list(row) == list(study.columns) for row in by_method.values())
+    findings = study.findings
+    if findings is not None:
+        assert categories[findings.id_split] == "id"
+        assert {categories[s] for s in findings.instruction_splits} == {"instruction"}
+        assert {categories[s] for s in findings.fake_splits} == {"fake"}
+        assert {findings.id_split, findings.collapse_split, *findings.instruction_splits} <= set(study.columns)
+    check = study.answer_check
+    if check is not None:
+        assert not check.rejects("") and not check.rejects("<answer> not an answer")

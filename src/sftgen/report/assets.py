@@ -3,7 +3,8 @@
 Why Python strings and not package files: the page must be one self-contained file that opens offline from
 ``file://``, and keeping the assets here means an installed wheel always carries them. The script reads its
 data from a ``<script type="application/json" id="viewer-data">`` tag and only ever writes ``textContent``,
-so nothing a model wrote can become markup.
+so nothing a model wrote can become markup. It knows no task: each split's ``view`` (a task's ``StateView``)
+says whether a drawn state is a grid of cells (their roles and glyphs in its legend), a row of tiles or text.
 """
 
 from __future__ import annotations
@@ -60,8 +61,6 @@ JS = r"""
   function $(id) { return document.getElementById(id); }
   var runSel = $("viewer-run"), splitSel = $("viewer-split"), epSel = $("viewer-episode");
   var frame = 0;
-  var CELLS = {"#": ["wall", ""], "_": ["floor", ""], "O": ["target", "\u25CE"], "X": ["box", "\u25A3"],
-               "P": ["player", "\u263A"], "\u221A": ["box-on-target", "\u2714"], "S": ["player-on-target", "\u263A"]};
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -73,12 +72,7 @@ JS = r"""
   function run() { return data.runs[Number(runSel.value)]; }
   function split() { return run().splits[splitSel.value]; }
   function episode() { return split().episodes[Number(epSel.value)]; }
-  function isSokoban() { return run().task === "sokoban"; }
-  function hasFrames(ep) { return ep.frames !== undefined; }
-  function nFrames(ep) {
-    if (hasFrames(ep)) { return Math.max(ep.frames.length, 1); }
-    return isSokoban() ? ep.turns.length + 1 : Math.max(ep.turns.length, 1);
-  }
+  function nFrames(ep) { return Math.max(ep.frames.length, 1); }
   function num(x, digits) { return (x === null || x === undefined) ? "\u2013" : Number(x).toFixed(digits); }
 
   function fillSplits() {
@@ -99,43 +93,31 @@ JS = r"""
     render();
   }
 
-  function renderBoard(rows) {
-    var board = $("viewer-board");
-    board.textContent = "";
-    if (rows === null) {
-      board.style.display = "none";
-      $("viewer-board-note").textContent = "board not available";
-      return;
-    }
+  function renderGrid(board, rows, legend) {
     var lines = rows.split("\n");
     board.style.display = "";
-    $("viewer-board-note").textContent = "";
     board.style.gridTemplateColumns = "repeat(" + lines[0].length + ", 30px)";
     lines.forEach(function (line) {
       Array.from(line).forEach(function (ch) {
-        var spec = CELLS[ch] || ["floor", ch];
+        var spec = legend[ch] || ["floor", ch];
         var cell = el("div", "cell " + spec[0], spec[1]);
         cell.title = ch;
         board.appendChild(cell);
       });
     });
   }
-  function renderHand(ep) {
-    var board = $("viewer-board");
+  function renderState(view, text) {
+    var board = $("viewer-board"), hand = $("viewer-hand");
     board.textContent = "";
     board.style.display = "none";
-    var hand = $("viewer-hand");
     hand.textContent = "";
-    ep.cards.forEach(function (c) { hand.appendChild(el("div", "card", c)); });
-    $("viewer-board-note").textContent = ep.faces ? "declared: " + ep.faces : "";
-  }
-  function renderFrame(ep) {
-    var board = $("viewer-board");
-    board.textContent = "";
-    board.style.display = "none";
-    var text = ep.frames.length ? str(ep.frames[Math.min(frame, ep.frames.length - 1)]) : null;
-    $("viewer-hand").appendChild(el("pre", "frame", text === null ? "" : text));
-    $("viewer-board-note").textContent = text === null ? "state not recorded" : "";
+    $("viewer-board-note").textContent = text === null ? "state not recorded" : (view.note || "");
+    if (text === null) { return; }
+    if (view.kind === "grid") { renderGrid(board, text, view.legend); }
+    else if (view.kind === "tiles") {
+      text.split(" ").forEach(function (label) { hand.appendChild(el("div", "card", label)); });
+    }
+    else { hand.appendChild(el("pre", "frame", text)); }
   }
   function row(table, name, value, cls) {
     var tr = el("tr"); tr.appendChild(el("th", null, name));
@@ -172,13 +154,9 @@ JS = r"""
   }
   function render() {
     var sp = split(), ep = episode();
-    $("viewer-declared").textContent = sp.declared ? "declared actions: " + sp.declared :
-      (isSokoban() ? "declared actions: none in the prompt" : "");
+    $("viewer-declared").textContent = sp.view.declared || "";
     $("viewer-prompt").textContent = str(sp.prompt) || "";
-    $("viewer-hand").textContent = "";
-    if (hasFrames(ep)) { renderFrame(ep); }
-    else if (isSokoban()) { renderBoard(str(ep.boards[Math.min(frame, ep.boards.length - 1)])); }
-    else { renderHand(ep); }
+    renderState(sp.view, ep.frames.length ? str(ep.frames[Math.min(frame, ep.frames.length - 1)]) : null);
     renderTurn(ep);
   }
   function go(to) { var n = nFrames(episode()); frame = Math.max(0, Math.min(n - 1, to)); render(); }

@@ -15,13 +15,7 @@ from typing import Any
 
 from sftgen.io import atomic_dir, atomic_write_json, atomic_write_text
 from sftgen.report.aggregate import Key, group_runs
-from sftgen.report.differences import (
-    DIFFERENCES,
-    FloatRejections,
-    all_float_rejections,
-    checkpoint_rows,
-    validity_rows,
-)
+from sftgen.report.differences import DIFFERENCES, RejectionSection, checkpoint_rows, rejection_sections, validity_rows
 from sftgen.report.figures import FigureFile, curves_figure, overview_figure
 from sftgen.report.findings import Finding, check_findings, thresholds
 from sftgen.report.runs import RunEntry, Source, load_sources
@@ -42,7 +36,7 @@ class ReportData:
     findings: list[Finding]
     figures: list[FigureFile]
     validity: list[dict[str, Any]]
-    float_rejections: list[FloatRejections]
+    rejections: list[RejectionSection]
     checkpoints: list[dict[str, Any]]
     training: list[dict[str, str]]
     viewer: dict[str, Any]
@@ -81,7 +75,7 @@ class ReportData:
             "checkpoints": self.checkpoints,
             "training_settings": self.training,
             "validity_vs_study": self.validity,
-            "float_rejections": [vars(r) for r in self.float_rejections],
+            "float_rejections": [vars(r) for s in self.rejections for r in s.rows],  # named for GP's float check
             "differences": [{"title": t, "text": x} for t, x in DIFFERENCES],
             "figures": [{"file": f"{FIGURES_DIR}/{f.name}", "caption": f.caption} for f in self.figures],
         }
@@ -113,7 +107,7 @@ def collect(run_dirs: list[Path], episodes_per_split: int = EPISODES_PER_SPLIT) 
         findings=check_findings(groups),
         figures=figures,
         validity=validity_rows(groups),
-        float_rejections=all_float_rejections(groups),
+        rejections=rejection_sections(groups),
         checkpoints=checkpoint_rows(sources),
         training=training_rows(sources),
         viewer=viewer_data(groups, episodes_per_split),

@@ -2,9 +2,9 @@
 
 Why measure: a reader comparing our numbers with the study's needs to know which differences move them.
 Two can be counted from the episodes: validity with every episode counted versus the study's mean over
-episodes with a valid turn (``validity_study``), and GP successes that the study's float ``eval`` check
-would have rejected (``8/(3-8/3)`` is 23.999... in floats). Checkpoint choice is shown as the validation
-pick beside the study's test-set rule.
+episodes with a valid turn (``validity_study``), and successes that the study's own answer check would have
+rejected, for each task that has one (``Task.study.answer_check``: General Points' float ``eval``, for which
+``8/(3-8/3)`` is 23.999...). Checkpoint choice is shown as the validation pick beside the study's test-set rule.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 from sftgen.eval.records import read_records
 from sftgen.report.aggregate import Key, ordered_splits
 from sftgen.report.runs import RunEntry, Source
-from sftgen.tasks.points.formula import FormulaError, Tree, parse_formula
+from sftgen.report.study_numbers import task_study
+from sftgen.tasks.protocol import StudyAnswerCheck, get_task
 
 DIFFERENCES: tuple[tuple[str, str], ...] = (
     ("Exact arithmetic in General Points scoring",
@@ -50,33 +51,10 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 
-def study_float_value(tree: Tree) -> int | float:
-    """The value Python's ``eval`` would give the formula (ints stay exact, ``/`` is float division)."""
-    if tree[0] == "num":
-        return int(tree[1])
-    op, left, right = tree
-    a, b = study_float_value(left), study_float_value(right)
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    return a / b
-
-
-def float_rejected(formula: str | None, target: int = 24) -> bool:
-    """True when an exactly correct formula fails the study's float check (``eval(formula) == 24``)."""
-    if not formula:
-        return False
-    try:
-        return study_float_value(parse_formula(formula.replace(" ", ""))) != target
-    except (FormulaError, ZeroDivisionError):
-        return False
-
-
 @dataclass(frozen=True)
-class FloatRejections:
+class Rejections:
+    """One split of one run: its successes, and how many of them (a few as examples) the study's check rejects."""
+
     run: str
     split: str
     successes: int
@@ -84,26 +62,36 @@ class FloatRejections:
     examples: tuple[str, ...]
 
 
-def float_summary(rows: list[FloatRejections]) -> str:
-    """One sentence: how many GP successes over all runs the study's float check would reject."""
+@dataclass(frozen=True)
+class RejectionSection:
+    """One task's successes that the study's answer check would reject: the report's heading, summary, count
+    column and rows (text only, so both pages render it without asking the task)."""
+
+    heading: str
+    summary: str
+    column: str
+    rows: list[Rejections]
+
+
+def rejection_summary(rows: list[Rejections], check: StudyAnswerCheck) -> str:
+    """One sentence: how many successes over all runs the study's check would reject."""
     wins, bad = sum(r.successes for r in rows), sum(r.rejected for r in rows)
     runs = len({r.run for r in rows})
-    return (
-        f"{bad} of {wins} exactly correct GP answers ({runs} runs, chosen checkpoints) would fail the study's float "
-        "check `eval(formula) == 24`" + ("; they are listed below." if bad else ".")
+    return f"{bad} of {wins} {check.answers} ({runs} runs, chosen checkpoints) would fail {check.check}" + (
+        "; they are listed below." if bad else "."
     )
 
 
-def float_rejections(entry: RunEntry, label: str) -> list[FloatRejections]:
-    """Per GP split of the chosen checkpoint: successes, and how many the study's float check rejects."""
+def split_rejections(entry: RunEntry, label: str, check: StudyAnswerCheck) -> list[Rejections]:
+    """Per split of the chosen checkpoint: successes, and how many the study's check rejects (their last action)."""
     rows = []
-    for split in ordered_splits(s for s in entry.metrics if s.startswith("points/")):
+    for split in ordered_splits(s for s in entry.metrics if s.startswith(f"{entry.task}/")):
         path = entry.episodes_file(split)
         if path is None:
             continue
         wins = [t.get("action") for r in read_records(path) if r.get("success") for t in r.get("turns", [])[-1:]]
-        bad = [f for f in wins if isinstance(f, str) and float_rejected(f)]
-        rows.append(FloatRejections(label, split, len(wins), len(bad), tuple(bad[:3])))
+        bad = [a for a in wins if isinstance(a, str) and check.rejects(a)]
+        rows.append(Rejections(label, split, len(wins), len(bad), tuple(bad[:3])))
     return rows
 
 
@@ -150,12 +138,22 @@ def checkpoint_rows(sources: list[Source]) -> list[dict[str, Any]]:
     ]
 
 
-def all_float_rejections(groups: dict[Key, list[RunEntry]]) -> list[FloatRejections]:
-    """Float-check rejections for every GP run (all seeds)."""
-    rows = []
+def rejection_sections(groups: dict[Key, list[RunEntry]]) -> list[RejectionSection]:
+    """For each task with a study answer check, in the order the runs list them: its rejections in every run."""
+    rows: dict[str, list[Rejections]] = {}
+    checks: dict[str, StudyAnswerCheck] = {}
     for (source, task, method), entries in groups.items():
-        if task != "points":
+        study = task_study(task)
+        if study is None or study.answer_check is None:
             continue
+        check = checks.setdefault(task, study.answer_check)
+        found = rows.setdefault(task, [])
         for entry in entries:
-            rows += float_rejections(entry, f"{method} · {source} · seed {entry.seed}")
-    return rows
+            found += split_rejections(entry, f"{method} · {source} · seed {entry.seed}", check)
+    return [
+        RejectionSection(
+            f"{get_task(task).title}: {check.heading}", rejection_summary(rows[task], check), check.column, rows[task]
+        )
+        for task, check in checks.items()
+        if rows[task]
+    ]

@@ -1,13 +1,15 @@
 """The study's five findings, checked against a run as PASS / FAIL / NOT RUN lines with their numbers.
 
 Why explicit thresholds: "high" and "near 0" must mean the same thing in every report, so each is a named
-constant below (the only place they live; the values are issue 16's acceptance) and printed next to the
-number it judges. A level must hold on every seed (the worst seed is judged; the mean and its 95% interval
-are printed). Every comparison between two methods is paired on the same episodes (``paired.py``): it
-passes when its direction matches the study and the exact McNemar p < 0.01; comparisons where the study
-itself shows no effect (|difference| < ``STUDY_EFFECT_MIN``) are printed but decide nothing. A finding whose
-methods (or curves, or episode records) are missing is NOT RUN, never FAIL. Instruction and fake checks use
-the study's Table-1 columns (the Empty variant declares no words, so a shortcut model rightly solves it).
+constant below or, where the tasks differ, a field of the task's ``StudyFindings`` (``Task.study.findings``,
+which also says which splits each finding reads); ``thresholds()`` lists them all under one set of names, the
+values are issue 16's acceptance, and each is printed next to the number it judges. A level must hold on every
+seed (the worst seed is judged; the mean and its 95% interval are printed). Every comparison between two methods
+is paired on the same episodes (``paired.py``): it passes when its direction matches the study and the exact
+McNemar p < 0.01; comparisons where the study itself shows no effect (|difference| < ``STUDY_EFFECT_MIN``) are
+printed but decide nothing. A finding whose methods (or curves, or episode records) are missing is NOT RUN, never
+FAIL. Only tasks the study has findings for are checked; their instruction and fake checks use the study's
+Table-1 columns.
 """
 
 from __future__ import annotations
@@ -22,27 +24,14 @@ from sftgen.report.aggregate import Cell, Key, method_cells, split_category
 from sftgen.report.paired import ALPHA, STUDY_EFFECT_MIN, Comparison, compare
 from sftgen.report.runs import RunEntry
 from sftgen.report.tables import fmt, fmt_interval
+from sftgen.tasks.protocol import StudyFindings, get_task, task_names
 
 # ------------------------------------------------------------------------------------------ thresholds
-ANSWER_ONLY_ID_MIN = {"sokoban": 0.8, "points": 0.5}  # study: 0.98 / 0.92 Sokoban, 0.61 / 0.71 GP
+# The levels every task shares; those that differ by task are its StudyFindings' fields (see thresholds()).
 ANSWER_ONLY_INSTRUCTION_MAX = 0.1  # "near 0" (study Sokoban: 0, 0, 0)
 ANSWER_ONLY_FAKE_MIN = 0.5  # study: Sokoban 0.93 / 0.90, GP Llama 0.68
-DIVERSE_ID_MIN = {"sokoban": 0.5}  # study: 0.91
-DIVERSE_INSTRUCTION_MIN = {"sokoban": 0.4}  # each instruction split (study: 0.84-0.92)
-DIVERSE_INSTRUCTION_MEAN_MIN = {"sokoban": 0.5}  # ... and their mean
-DIVERSE_INSTRUCTION_GAIN = {"points": 0.3}  # over answer-only on each instruction split (study: +0.45, +0.48)
-DIVERSE_FAKE_MAX = {"sokoban": 0.1, "points": 0.2}  # study: 0
 COT_DIFFICULTY_GAIN = 0.10  # CoT over answer-only on at least one difficulty split
-COLLAPSE_DROP_MIN = {"sokoban": 0.8, "points": 0.2}  # validity must fall this much from its peak to the last point
-COLLAPSE_LAST_MAX = 0.2  # ... and end at most here
-
-ID_SPLITS = {"sokoban": "sokoban/id", "points": "points/id"}
-INSTRUCTION_SPLITS = {
-    "sokoban": ("sokoban/alphabetical", "sokoban/numerical", "sokoban/random"),
-    "points": ("points/all_5", "points/all_7"),
-}
-FAKE_SPLITS = {"sokoban": ("sokoban/fake_numerical",), "points": ("points/fake",)}
-COLLAPSE_SPLITS = {"sokoban": "sokoban/numerical", "points": "points/all_5"}
+COLLAPSE_LAST_MAX = 0.2  # validity at the last point must end at most here
 NON_FAKE_CATEGORIES = ("id", "instruction", "difficulty")
 
 
@@ -97,9 +86,11 @@ class Finding:
 
 
 class TaskRuns(NamedTuple):
-    """One task of one run folder: per method its seeds' entries and their cells."""
+    """One task of one run folder: the splits and levels its findings read, per method its seeds' entries and
+    their cells."""
 
     task: str
+    spec: StudyFindings
     runs: dict[str, list[RunEntry]]
     cells: dict[str, dict[str, Cell]]
 
@@ -180,40 +171,40 @@ def _paired(data: TaskRuns, first: str, second: str, splits: list[str]) -> tuple
 
 
 def _answer_only(data: TaskRuns) -> Check:
-    task, ao = data.task, data.cells.get("answer-only")
+    task, spec, ao = data.task, data.spec, data.cells.get("answer-only")
     if ao is None:
         return _missing(task, "no answer-only run")
     inst, fake, ids = (
-        _present(ao, INSTRUCTION_SPLITS[task]),
-        _present(ao, FAKE_SPLITS[task]),
-        _present(ao, (ID_SPLITS[task],)),
+        _present(ao, spec.instruction_splits),
+        _present(ao, spec.fake_splits),
+        _present(ao, (spec.id_split,)),
     )
     if not ids or not inst or not fake:
         return _missing(task, "answer-only lacks the ID, instruction or fake splits")
-    parts = [_at_least(ao, ids[0], ANSWER_ONLY_ID_MIN[task], "ID")]
+    parts = [_at_least(ao, ids[0], spec.answer_only_id_min, "ID")]
     parts += [_at_most(ao, s, ANSWER_ONLY_INSTRUCTION_MAX) for s in inst]
     parts += [_at_least(ao, s, ANSWER_ONLY_FAKE_MIN) for s in fake]
     return _judge(task, parts)
 
 
 def _diverse(data: TaskRuns) -> Check:
-    task, dv, ao = data.task, data.cells.get("diverse"), data.cells.get("answer-only", {})
+    task, spec, dv, ao = data.task, data.spec, data.cells.get("diverse"), data.cells.get("answer-only", {})
     if dv is None:
         return _missing(task, "no diverse run")
-    inst, fake = _present(dv, INSTRUCTION_SPLITS[task]), _present(dv, FAKE_SPLITS[task])
+    inst, fake = _present(dv, spec.instruction_splits), _present(dv, spec.fake_splits)
     if not inst or not fake:
         return _missing(task, "diverse lacks the instruction or fake splits")
     parts: list[Part] = []
-    if task in DIVERSE_ID_MIN and ID_SPLITS[task] in _present(dv, (ID_SPLITS[task],)):
-        parts.append(_at_least(dv, ID_SPLITS[task], DIVERSE_ID_MIN[task], "ID"))
-    if task in DIVERSE_INSTRUCTION_MIN:
-        parts += [_at_least(dv, s, DIVERSE_INSTRUCTION_MIN[task]) for s in inst]
-    if task in DIVERSE_INSTRUCTION_MEAN_MIN:
+    if spec.diverse_id_min is not None and _present(dv, (spec.id_split,)):
+        parts.append(_at_least(dv, spec.id_split, spec.diverse_id_min, "ID"))
+    if spec.diverse_instruction_min is not None:
+        parts += [_at_least(dv, s, spec.diverse_instruction_min) for s in inst]
+    if spec.diverse_instruction_mean_min is not None:
         mean = sum(_rate(dv[s]) for s in inst) / len(inst)
-        bound = DIVERSE_INSTRUCTION_MEAN_MIN[task]
+        bound = spec.diverse_instruction_mean_min
         parts.append((mean >= bound, f"mean of {len(inst)} instruction splits {mean:.2f} ≥ {bound:.2f}"))
-    if task in DIVERSE_INSTRUCTION_GAIN:
-        gain = DIVERSE_INSTRUCTION_GAIN[task]
+    if spec.diverse_instruction_gain is not None:
+        gain = spec.diverse_instruction_gain
         for s in inst:
             base = ao[s].success if s in ao else None
             if base is None:
@@ -221,7 +212,7 @@ def _diverse(data: TaskRuns) -> Check:
                 continue
             diff = _rate(dv[s]) - base
             parts.append((diff >= gain, f"{_short(s)} {_num(dv[s])} − answer-only {fmt(base)} = {diff:+.2f} ≥ +{gain}"))
-    parts += [_at_most(dv, s, DIVERSE_FAKE_MAX[task]) for s in fake]
+    parts += [_at_most(dv, s, spec.diverse_fake_max) for s in fake]
     if "answer-only" not in data.runs:
         parts.append((None, "no answer-only run to pair with"))
         return _judge(task, parts)
@@ -316,7 +307,7 @@ def _collapse(data: TaskRuns) -> Check:
     The peak, not the first point: a small pretrained model may not follow the answer format at all
     before SFT (validity 0 at the start), so validity first rises with the format and then collapses.
     """
-    task, split = data.task, COLLAPSE_SPLITS[data.task]
+    task, split = data.task, data.spec.collapse_split
     series = [c for entry in data.runs.get("answer-only", []) if (c := _validity_curve(entry, split)) is not None]
     if not series:
         return _missing(task, f"no answer-only curves with {split} at two or more checkpoints")
@@ -324,7 +315,7 @@ def _collapse(data: TaskRuns) -> Check:
     last = max(c.last for c in series)
     where = f"{series[0].peak_checkpoint} → {series[0].last_checkpoint}"
     where += f" (worst of {len(series)} seeds)" if len(series) > 1 else ""
-    bound = COLLAPSE_DROP_MIN[task]
+    bound = data.spec.collapse_drop_min
     check = _judge(
         task,
         [
@@ -357,16 +348,27 @@ _CHECKS: dict[int, Callable[[TaskRuns], Check]] = {
 }
 
 
+def task_findings() -> dict[str, StudyFindings]:
+    """Every registered task the study has findings for (registry order), with the splits and levels they read."""
+    found = {}
+    for name in task_names():
+        study = get_task(name).study
+        if study is not None and study.findings is not None:
+            found[name] = study.findings
+    return found
+
+
 def check_findings(groups: dict[Key, list[RunEntry]]) -> list[Finding]:
-    """Every finding for every run folder (source), each checked per task."""
+    """Every finding for every run folder (source), each checked per task the study has findings for."""
+    specs = task_findings()
     sources = list(dict.fromkeys(k[0] for k in groups))
     findings = []
     for source in sources:
-        tasks = [t for t in ("sokoban", "points") if any(k[0] == source and k[1] == t for k in groups)]
+        tasks = [t for t in specs if any(k[0] == source and k[1] == t for k in groups)]
         data = []
         for task in tasks:
             runs = {k[2]: v for k, v in groups.items() if k[0] == source and k[1] == task}
-            data.append(TaskRuns(task, runs, {m: method_cells(v) for m, v in runs.items()}))
+            data.append(TaskRuns(task, specs[task], runs, {m: method_cells(v) for m, v in runs.items()}))
         for number, title in TITLES.items():
             findings.append(Finding(number, title, source, [_CHECKS[number](d) for d in data]))
     return findings
@@ -378,8 +380,24 @@ def comparisons(findings: list[Finding]) -> list[tuple[Finding, Check, Compariso
 
 
 def thresholds() -> dict[str, object]:
-    """The constants above and the paired test's (``STUDY_EFFECT_MIN``, ``ALPHA``), for the report's legend."""
-    limits = {
-        name: value for name, value in globals().items() if name.isupper() and name.endswith(("MIN", "MAX", "GAIN"))
+    """Every level by name, per task where the tasks differ, and the paired test's, for the report's legend."""
+    specs = task_findings()
+
+    def per_task(level: str) -> dict[str, float]:
+        return {task: value for task, spec in specs.items() if (value := getattr(spec, level)) is not None}
+
+    return {
+        "STUDY_EFFECT_MIN": STUDY_EFFECT_MIN,
+        "ANSWER_ONLY_ID_MIN": per_task("answer_only_id_min"),
+        "ANSWER_ONLY_INSTRUCTION_MAX": ANSWER_ONLY_INSTRUCTION_MAX,
+        "ANSWER_ONLY_FAKE_MIN": ANSWER_ONLY_FAKE_MIN,
+        "DIVERSE_ID_MIN": per_task("diverse_id_min"),
+        "DIVERSE_INSTRUCTION_MIN": per_task("diverse_instruction_min"),
+        "DIVERSE_INSTRUCTION_MEAN_MIN": per_task("diverse_instruction_mean_min"),
+        "DIVERSE_INSTRUCTION_GAIN": per_task("diverse_instruction_gain"),
+        "DIVERSE_FAKE_MAX": per_task("diverse_fake_max"),
+        "COT_DIFFICULTY_GAIN": COT_DIFFICULTY_GAIN,
+        "COLLAPSE_DROP_MIN": per_task("collapse_drop_min"),
+        "COLLAPSE_LAST_MAX": COLLAPSE_LAST_MAX,
+        "ALPHA": ALPHA,
     }
-    return {**limits, "STUDY_EFFECT_MIN": STUDY_EFFECT_MIN, "ALPHA": ALPHA}

@@ -22,12 +22,11 @@ from markupsafe import Markup, escape
 
 from sftgen.report.aggregate import ordered_items
 from sftgen.report.assets import CSS, JS
-from sftgen.report.differences import DIFFERENCES, float_summary
+from sftgen.report.differences import DIFFERENCES
 from sftgen.report.findings import thresholds
 from sftgen.report.markdown import (
     CHECKPOINT_HEADER,
     FINDINGS_RULE,
-    FLOAT_HEADER,
     LEGEND,
     PAIRED_HEADER,
     PAIRED_NOTE,
@@ -35,8 +34,9 @@ from sftgen.report.markdown import (
     TIMING_NOTE,
     VALIDITY_HEADER,
     checkpoint_rows,
-    float_rows,
     paired_rows,
+    rejection_header,
+    rejection_rows,
     settings_rows,
     timing_rows,
     validity_rows,
@@ -153,6 +153,16 @@ class BaseView:
     zero_shot: list[list[str]] | None  # None when the base has no metrics.json
 
 
+@dataclass(frozen=True)
+class RejectionView:
+    """One task's successes the study's answer check would reject: heading, summary and the rows that have any."""
+
+    heading: str
+    summary: str
+    header: list[str]
+    rows: list[list[str]]
+
+
 def _cell(row: TableRow, split: str) -> CellView:
     cell, ref, delta = row.cells.get(split), row.study.get(split), row.delta(split)
     success, interval, shade = "not run", None, None
@@ -249,9 +259,9 @@ def render_html(data: ReportData) -> str:
             differences=DIFFERENCES,
             validity_header=VALIDITY_HEADER,
             validity=validity_rows(data),
-            float_summary=float_summary(data.float_rejections) if data.float_rejections else None,
-            float_header=FLOAT_HEADER,
-            float_rows=float_rows(data),
+            rejections=[
+                RejectionView(s.heading, s.summary, rejection_header(s), rejection_rows(s)) for s in data.rejections
+            ],
             dagger=DAGGER,
             study_model=STUDY_MODEL,
             viewer=data.viewer,

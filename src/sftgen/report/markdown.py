@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sftgen.report.aggregate import ordered_items
-from sftgen.report.differences import DIFFERENCES, float_summary
+from sftgen.report.differences import DIFFERENCES, RejectionSection
 from sftgen.report.findings import comparisons, thresholds
 from sftgen.report.paired import ALPHA, STUDY_EFFECT_MIN, fmt_p
 from sftgen.report.runs import task_title
@@ -274,14 +274,15 @@ def validity_rows(data: ReportData) -> list[list[str]]:
     ]
 
 
-FLOAT_HEADER = ["run", "split", "successes", "float-rejected", "examples"]
+def rejection_header(section: RejectionSection) -> list[str]:
+    return ["run", "split", "successes", section.column, "examples"]
 
 
-def float_rows(data: ReportData) -> list[list[str]]:
-    """Runs with exact GP answers the study's float check rejects, examples as `code` (both pages use it)."""
+def rejection_rows(section: RejectionSection) -> list[list[str]]:
+    """Runs with successes the study's answer check rejects, examples as `code` (both pages use it)."""
     return [
         [r.run, r.split, str(r.successes), str(r.rejected), ", ".join(f"`{e}`" for e in r.examples)]
-        for r in data.float_rejections
+        for r in section.rows
         if r.rejected
     ]
 
@@ -293,11 +294,10 @@ def differences_section(data: ReportData) -> list[str]:
     if data.validity:
         lines += ["### Validity: ours (every episode) vs the study's way (episodes with a valid turn only)", ""]
         lines += [*_table(VALIDITY_HEADER, validity_rows(data)), ""]
-    if data.float_rejections:
-        lines += ["### General Points: exact successes the study's float check would reject", ""]
-        lines += [float_summary(data.float_rejections), ""]
-        rows = float_rows(data)
-        lines += [*_table(FLOAT_HEADER, rows), ""] if rows else []
+    for section in data.rejections:
+        lines += [f"### {section.heading}", "", section.summary, ""]
+        rows = rejection_rows(section)
+        lines += [*_table(rejection_header(section), rows), ""] if rows else []
     return lines
 
 

@@ -1,25 +1,24 @@
 """The episode viewer's data: a few episodes per split of each run's chosen checkpoint, small enough to embed.
 
-Why this shape: the HTML page must work offline from one file, so episodes travel inside it as JSON. A
-Sokoban turn's prompt is ~900 characters and a stuck episode repeats one prompt 30 times, so each turn keeps
-only the board parsed from its prompt (``read_board`` handles both templates) and every string goes through
-one shared table (boards, responses and reasons repeat a lot). Only the lowest seed of a method is embedded,
-and at most ``per_split`` episodes per split; long responses are cut to ``MAX_RESPONSE_CHARS``.
+Why this shape: the HTML page must work offline from one file, so episodes travel inside it as JSON. A stuck
+episode repeats one state for its whole turn budget, so every string (drawn states, responses, reasons) goes
+through one shared table. Only the lowest seed of a method is embedded, and at most ``per_split`` episodes per
+split; long responses are cut to ``MAX_RESPONSE_CHARS``.
 
-Tasks other than the study's two are drawn from the states their records carry (``Task.play_text`` of the start
-state and of the state after each turn), with no prompt parsing at all; the two study tasks keep their drawings.
+States come from the records, never from prompt text: the start ``state``, then each turn's ``state`` after it
+(a task that takes one turn per episode shows its start only), each as the task's ``Task.view_state`` text. How
+the page draws that text, and what it says the prompt declares, is the task's ``Task.view`` of the split's variant.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from sftgen.agents import read_board, read_declared_words, read_hand
 from sftgen.eval.records import read_records
 from sftgen.report.aggregate import Key, ordered_splits
 from sftgen.report.runs import RunEntry
 from sftgen.tasks.protocol import get_task
-from sftgen.tasks.sokoban import ACTIONS, Board
 
 EPISODES_PER_SPLIT = 20
 MAX_RESPONSE_CHARS = 2000
@@ -46,19 +45,6 @@ def _clip(text: str, limit: int = MAX_RESPONSE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more characters]"
 
 
-def _board(prompt: str, cache: dict[str, Board | None]) -> Board | None:
-    if prompt not in cache:
-        try:
-            cache[prompt] = read_board(prompt)
-        except ValueError:
-            cache[prompt] = None
-    return cache[prompt]
-
-
-def _rows(board: Board | None) -> str | None:
-    return None if board is None else "\n".join(board.to_rows())
-
-
 def _turn(turn: dict[str, Any], strings: StringTable) -> list[Any]:
     """[response, answer, action, valid, reward, reason, outcome, response_chars] (strings as indices)."""
     response = _clip(str(turn.get("response", "")))
@@ -75,70 +61,22 @@ def _turn(turn: dict[str, Any], strings: StringTable) -> list[Any]:
     ]
 
 
-def sokoban_episode(record: dict[str, Any], strings: StringTable, cache: dict[str, Board | None]) -> dict[str, Any]:
-    """Boards before each turn plus the board after the last one (replayed from the last valid action)."""
-    turns = record.get("turns", [])
-    boards = [_board(str(t.get("prompt", "")), cache) for t in turns]
-    final = boards[-1] if boards else None
-    last = turns[-1] if turns else {}
-    if final is not None and last.get("valid") and last.get("action") in ACTIONS:
-        final = final.step(str(last["action"])).board
-    return {
-        "i": record.get("index"),
-        "ok": bool(record.get("success")),
-        "val": record.get("validity"),
-        "ret": record.get("return"),
-        "boards": [strings.add(_rows(b)) for b in [*boards, final]],
-        "turns": [_turn(t, strings) for t in turns],
-    }
-
-
-def points_episode(record: dict[str, Any], strings: StringTable) -> dict[str, Any]:
-    """The hand and declared face values (parsed from the prompt) and the single answer's verdict."""
-    turns = record.get("turns", [])
-    cards, faces = [], None
-    try:
-        labels, face_map = read_hand(str(turns[0].get("prompt", ""))) if turns else ([], None)
-        cards = [str(c) for c in labels]
-        if face_map is not None:
-            faces = f"J = {face_map.jack}, Q = {face_map.queen}, K = {face_map.king}"
-    except (ValueError, SyntaxError):
-        pass
-    return {
-        "i": record.get("index"),
-        "ok": bool(record.get("success")),
-        "val": record.get("validity"),
-        "ret": record.get("return"),
-        "cards": cards,
-        "faces": faces,
-        "turns": [_turn(t, strings) for t in turns],
-    }
-
-
 def state_episode(record: dict[str, Any], task: str, strings: StringTable) -> dict[str, Any]:
     """Frames drawn from the record's states (start, then after each turn); none for records without states."""
     spec = get_task(task)
-    states = [record.get("state"), *(t.get("state") for t in record.get("turns", []))]
-    frames = [strings.add(None if s is None else spec.play_text(spec.state_from_data(s))) for s in states]
+    turns = record.get("turns", [])
+    states = [record.get("state")]
+    if spec.difficulties[record["difficulty"]].max_turns > 1:
+        states += [t.get("state") for t in turns]
+    frames = [strings.add(None if s is None else spec.view_state(spec.state_from_data(s))) for s in states]
     return {
         "i": record.get("index"),
         "ok": bool(record.get("success")),
         "val": record.get("validity"),
         "ret": record.get("return"),
         "frames": frames if record.get("state") is not None else [],
-        "turns": [_turn(t, strings) for t in record.get("turns", [])],
+        "turns": [_turn(t, strings) for t in turns],
     }
-
-
-def _declared(prompt: str) -> str | None:
-    """``Up = 1, Down = 2, …`` from a Sokoban prompt, or None (the Empty variant declares nothing)."""
-    try:
-        vocab = read_declared_words(prompt)
-    except (ValueError, IndexError):
-        return None
-    if vocab is None:
-        return None
-    return ", ".join(f"{a.capitalize()} = {w}" for a, w in zip(ACTIONS, vocab.words, strict=True))
 
 
 def split_episodes(entry: RunEntry, split: str, per_split: int, strings: StringTable) -> dict[str, Any] | None:
@@ -151,18 +89,11 @@ def split_episodes(entry: RunEntry, split: str, per_split: int, strings: StringT
         return None
     chosen = records[:per_split]
     first_prompt = str(chosen[0].get("turns", [{}])[0].get("prompt", "")) if chosen[0].get("turns") else ""
-    cache: dict[str, Board | None] = {}
-    if entry.task == "sokoban":
-        episodes = [sokoban_episode(r, strings, cache) for r in chosen]
-    elif entry.task == "points":
-        episodes = [points_episode(r, strings) for r in chosen]
-    else:
-        episodes = [state_episode(r, entry.task, strings) for r in chosen]
     return {
         "prompt": strings.add(first_prompt),
-        "declared": _declared(first_prompt) if entry.task == "sokoban" else None,
+        "view": asdict(get_task(entry.task).view(chosen[0]["variant"])),
         "total": len(records),
-        "episodes": episodes,
+        "episodes": [state_episode(r, entry.task, strings) for r in chosen],
     }
 
 

@@ -2,7 +2,7 @@
 
 Why a protocol: variants, prompts, envs, splits, agents, data builders, rewards and the report each kept a table
 keyed by task name, so a new task meant touching ~25 files. A task is instead one object that answers a fixed set
-of questions (generate, solve, verify, render, parse, explain, play, report), and the machinery around it asks
+of questions (generate, solve, verify, render, parse, explain, play, view, report), and the machinery around it asks
 only those. States cross the boundary as JSON-ready data (:meth:`Task.state_data`), never as prompt text to be
 parsed back. docs/architecture-task-protocol.md maps today's modules onto this interface.
 
@@ -17,7 +17,7 @@ import difflib
 import importlib
 import importlib.metadata
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -184,6 +184,107 @@ class VocabularySample:
     words: tuple[str, ...] = ()
 
 
+GRID_ROLES = ("floor", "wall", "target", "box", "box-on-target", "player", "player-on-target")
+"""The cell roles the report's episode viewer styles in a ``grid`` view (``floor`` is the plain cell)."""
+VIEW_KINDS = ("grid", "tiles", "text")
+
+
+@dataclass(frozen=True)
+class StateView:
+    """How the report's episode viewer draws one variant's states: data the page's script draws, never markup.
+
+    ``kind`` says how to read :meth:`Task.view_state`: ``grid`` (rows of one character per cell; ``legend`` maps a
+    character to its role in :data:`GRID_ROLES` and the glyph drawn in it), ``tiles`` (space-separated labels,
+    one tile each: a hand of cards) or ``text`` (shown as it is). ``declared`` is the line above the drawing (what
+    the prompt declares), ``note`` the line under it.
+    """
+
+    kind: str
+    declared: str | None = None
+    note: str | None = None
+    legend: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StudyFindings:
+    """Which of a task's splits the study's five findings read, and the levels a run must reach on them.
+
+    Why per task: the study's numbers differ by task, so "high" answer-only ID success means 0.8 on Sokoban and 0.5
+    on General Points; ``report/findings.py`` keeps the task-independent levels and the judging. A level left
+    ``None`` is not judged on this task.
+    """
+
+    id_split: str
+    instruction_splits: tuple[str, ...]
+    """The instruction variants the answer-only and diverse findings check (columns of the study's Table 1)."""
+    fake_splits: tuple[str, ...]
+    collapse_split: str
+    """Where answer-only validity must collapse over checkpoints (finding 5)."""
+    answer_only_id_min: float
+    diverse_fake_max: float
+    collapse_drop_min: float
+    """How far validity on ``collapse_split`` must fall from its peak to the last checkpoint."""
+    diverse_id_min: float | None = None
+    diverse_instruction_min: float | None = None
+    """On each instruction split."""
+    diverse_instruction_mean_min: float | None = None
+    """On the instruction splits' mean."""
+    diverse_instruction_gain: float | None = None
+    """Over answer-only, on each instruction split."""
+
+
+@dataclass(frozen=True)
+class StudyAnswerCheck:
+    """A check the study scored answers with that rejects some answers this task scores as correct (General
+    Points: Python's float ``eval``, for which ``8/(3-8/3)`` is not 24); the report counts such successes.
+
+    ``rejects(action)`` reads the last recorded action of a successful episode. The rest are the report's words:
+    ``heading`` titles its section (after the task's title), ``answers`` names what is counted, ``check`` the
+    study's check and ``column`` the count's column.
+    """
+
+    heading: str
+    answers: str
+    check: str
+    column: str
+    rejects: Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class StudyReference:
+    """What the study published on a task, addressed by our split and method names, for the report to put beside
+    ours. Every number is transcribed from the paper's PDF (the report's † mark; docs/study.md).
+
+    ``columns`` maps each split with a column in the paper's Table 1 to that column's label, in the paper's order;
+    ``results`` is model -> method -> split -> success rate.
+    """
+
+    columns: Mapping[str, str]
+    results: Mapping[str, Mapping[str, Mapping[str, float]]]
+    findings: StudyFindings | None = None
+    answer_check: StudyAnswerCheck | None = None
+
+    @classmethod
+    def from_rows(
+        cls,
+        columns: Mapping[str, str],
+        rows: Mapping[tuple[str, str], Sequence[float]],
+        findings: StudyFindings | None = None,
+        answer_check: StudyAnswerCheck | None = None,
+    ) -> StudyReference:
+        """``rows``: (model, method) -> the row's values in ``columns`` order, as docs/study.md prints them."""
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for (model, method), values in rows.items():
+            if len(values) != len(columns):
+                raise ValueError(f"study row {model}/{method} has {len(values)} values, not {len(columns)}")
+            results.setdefault(model, {})[method] = dict(zip(columns, (float(v) for v in values), strict=True))
+        return cls(columns, results, findings, answer_check)
+
+    def value(self, split: str, method: str, model: str) -> float | None:
+        """The published success of ``method`` on ``split`` for ``model`` (None where the paper has none)."""
+        return self.results.get(model, {}).get(method, {}).get(split)
+
+
 @dataclass
 class StateFilter:
     """Training rows whose *state* (not just the level it started from) is an evaluation puzzle are dropped.
@@ -237,6 +338,8 @@ class Task(Protocol[StateT]):
     """The columns of an ``rl`` row that :meth:`verify` and :meth:`check_env` read: an RL row is its own check data
     (the state included), so the GRPO reward is ``verify(completion, row).reward``, the episode reward replays the
     row through ``check_env(row, ...)``, and training keeps only ``prompt`` and these."""
+    study: StudyReference | None
+    """The study's published numbers and findings for this task (None: the study has none, as for keys)."""
 
     # instances ------------------------------------------------------------------------------------------
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> StateT:
@@ -317,6 +420,14 @@ class Task(Protocol[StateT]):
 
     def play_response(self, typed: str) -> str:
         """The response a person's typed answer stands for (``Up`` -> ``<answer> Up </answer>``)."""
+        ...
+
+    def view(self, variant: str) -> StateView:
+        """How the report's episode viewer draws states of ``variant`` (and what its prompt declares)."""
+        ...
+
+    def view_state(self, state: StateT) -> str:
+        """One state as the text its :meth:`view` kind draws (grid rows, tile labels or plain text)."""
         ...
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:

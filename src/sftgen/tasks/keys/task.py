@@ -20,6 +20,8 @@ from sftgen.tasks.protocol import (
     RowRequest,
     SplitSpec,
     StateFilter,
+    StateView,
+    StudyReference,
     VariantInfo,
     VocabularySample,
 )
@@ -61,6 +63,8 @@ class KeysTask:
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
     full_marks: float = checking.STEP_REWARD[checking.OPTIMAL]
     rl_columns: tuple[str, ...] = ("state", "words", "rules")
+    study: StudyReference | None = None
+    """None: the study has no numbers or findings for keys."""
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> KeysState:
         return generate_level(rng, DIFFICULTIES[difficulty], VARIANTS[variant].checked_rules).state
@@ -139,6 +143,13 @@ class KeysTask:
 
     def play_response(self, typed: str) -> str:
         return action_answer(typed.strip())
+
+    def view(self, variant: str) -> StateView:
+        """The grid and the keys in hand, as text (what ``sftgen play`` shows)."""
+        return StateView("text")
+
+    def view_state(self, state: KeysState) -> str:
+        return self.play_text(state)
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
         """Success by optimal plan length, one series per split: where the plans get too long to follow."""

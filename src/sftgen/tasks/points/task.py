@@ -25,6 +25,8 @@ from sftgen.tasks.protocol import (
     SkillExample,
     SplitSpec,
     StateFilter,
+    StateView,
+    StudyReference,
     VariantInfo,
     VocabularySample,
 )
@@ -38,6 +40,7 @@ from .prompts import SHORTCUT_MAP, agent_answer, answer_from_text, points_messag
 from .skill import arithmetic_example
 from .solver import one_solution
 from .splits import SPLITS
+from .study import STUDY
 from .variants import POINTS_DIFFICULTIES, POINTS_VARIANTS, PointsDifficulty, PointsVariant
 from .verifier import REWARDS, OutcomeKind, parse_answer, verify
 
@@ -79,6 +82,7 @@ class PointsTask:
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
     full_marks: float = REWARDS[OutcomeKind.CORRECT]
     rl_columns: tuple[str, ...] = ("card_values", "ranks", "face_map")
+    study: StudyReference | None = STUDY
 
     def generate(self, rng: np.random.Generator, variant: str, difficulty: str) -> Hand:
         """A hand solvable under the variant's *scored* values."""
@@ -172,8 +176,16 @@ class PointsTask:
     def play_response(self, typed: str) -> str:
         return f'"formula": "{typed.strip()}"'
 
+    def view(self, variant: str) -> StateView:
+        """The hand as cards; the line under it says what the prompt declares J, Q and K count as."""
+        faces = POINTS_VARIANTS[variant].declared
+        return StateView("tiles", note=f"declared: J = {faces.jack}, Q = {faces.queen}, K = {faces.king}")
+
+    def view_state(self, state: Hand) -> str:
+        return " ".join(state.labels())
+
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
-        """None yet: the float-eval comparison still lives in ``report/differences.py``."""
+        """None: the study's float check is counted by the report from :attr:`study` (``study.py``)."""
         return []
 
     def skill(self, rng: np.random.Generator) -> SkillExample:

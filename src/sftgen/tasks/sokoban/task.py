@@ -23,12 +23,14 @@ from sftgen.tasks.protocol import (
     RowRequest,
     SplitSpec,
     StateFilter,
+    StateView,
+    StudyReference,
     VariantInfo,
     VocabularySample,
 )
 from sftgen.tasks.rows import RowSpec
 
-from .board import ACTIONS, Board
+from .board import ACTIONS, BOX, BOX_ON_TARGET, FLOOR, PLAYER, PLAYER_ON_TARGET, TARGET, WALL, Board
 from .data import TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
 from .data import training_levels as _training_levels
 from .env import MAX_TURNS, SokobanEnv, parse_action
@@ -37,6 +39,7 @@ from .identity import board_key
 from .prompts import agent_answer, answer_from_text, sokoban_messages
 from .solver import optimal_first_actions, solve
 from .splits import SPLITS
+from .study import STUDY
 from .variants import SOKOBAN_VARIANTS, SokobanVariant
 
 TRAINING_DIFFICULTY = "6x6-1"
@@ -46,6 +49,17 @@ VALID, UNKNOWN_WORD, NO_TAG = "valid", "unknown_word", "no_tag"
 TURN_OUTCOMES = (VALID, UNKNOWN_WORD, NO_TAG)
 VOCABULARY = VocabularySample(instances=40)
 """40 training levels of each CoT kind (a row per state of each level's solution) in the tiny tokenizer's corpus."""
+
+LEGEND = {
+    WALL: ("wall", ""),
+    FLOOR: ("floor", ""),
+    TARGET: ("target", "\u25ce"),
+    BOX: ("box", "\u25a3"),
+    PLAYER: ("player", "\u263a"),
+    BOX_ON_TARGET: ("box-on-target", "\u2714"),
+    PLAYER_ON_TARGET: ("player-on-target", "\u263a"),
+}
+"""How the report's viewer draws each board symbol: the cell's role and its glyph."""
 
 
 def _kind(variant: SokobanVariant) -> str:
@@ -96,6 +110,7 @@ class SokobanTask:
     turn_outcomes: tuple[str, ...] = TURN_OUTCOMES
     full_marks: float = CORRECT
     rl_columns: tuple[str, ...] = ("board", "words", "optimal_actions")
+    study: StudyReference | None = STUDY
 
     def level(self, rng: np.random.Generator, difficulty: str) -> Level:
         """The start board with the generator's optimal solution (what ``splits.Instance.materialize`` returns)."""
@@ -191,6 +206,19 @@ class SokobanTask:
 
     def play_response(self, typed: str) -> str:
         return action_answer(typed.strip())
+
+    def view(self, variant: str) -> StateView:
+        """The board as cells; the line above it says which action words the prompt declares."""
+        declared = SOKOBAN_VARIANTS[variant].declared
+        words = (
+            "none in the prompt"
+            if declared is None
+            else ", ".join(f"{a.capitalize()} = {w}" for a, w in zip(ACTIONS, declared.words, strict=True))
+        )
+        return StateView("grid", declared=f"declared actions: {words}", legend=LEGEND)
+
+    def view_state(self, state: Board) -> str:
+        return "\n".join(state.to_rows())
 
     def figures(self, records: Sequence[Mapping[str, Any]]) -> list[FigureData]:
         """None yet: the report's tables already cover what the study plots for Sokoban."""
