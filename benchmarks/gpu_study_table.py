@@ -1,13 +1,13 @@
 """Helpers of benchmarks/gpu_study.sh: training steps from measured rates, and the result table (JSON + Markdown).
 
-    python benchmarks/gpu_study_table.py plan WORK TRAIN_SECONDS MAX_EPOCHS GLOBAL_BATCH RUN...
-        # RUN = task:method; reads WORK/probe-RUN/log.jsonl (the side-by-side probe) and WORK/data/RUN/manifest.json,
-        # prints "RUN STEPS" per run: the steps one run does in TRAIN_SECONDS at its probed rate (x0.85), capped at
-        # MAX_EPOCHS passes over its rows; the methods of one task get the same steps (the smaller), so each
-        # comparison is at equal compute and equal rows seen.
-    python benchmarks/gpu_study_table.py table WORK OUT_JSON OUT_MD RUN...
-        # collects run.json / log.jsonl / eval metrics of every run (and of the model before SFT: task:base) into
-        # one JSON table and a Markdown table per task (success, validity in brackets).
+python benchmarks/gpu_study_table.py plan WORK TRAIN_SECONDS MAX_EPOCHS GLOBAL_BATCH RUN...
+    # RUN = task:method; reads WORK/probe-RUN/log.jsonl (the side-by-side probe) and WORK/data/RUN/manifest.json,
+    # prints "RUN STEPS" per run: the steps one run does in TRAIN_SECONDS at its probed rate (x0.85), capped at
+    # MAX_EPOCHS passes over its rows; the methods of one task get the same steps (the smaller), so each
+    # comparison is at equal compute and equal rows seen.
+python benchmarks/gpu_study_table.py table WORK OUT_JSON OUT_MD RUN...
+    # collects run.json / log.jsonl / eval metrics of every run (and of the model before SFT: task:base) into
+    # one JSON table and a Markdown table per task (success, validity in brackets).
 """
 
 from __future__ import annotations
@@ -62,9 +62,12 @@ def plan(work: Path, seconds: float, max_epochs: float, batch: int, runs: list[s
         full = max(1, math.ceil(max_epochs * data_rows(work, run) / batch))
         budget = int(rate * seconds * SAFETY) if rate else 0
         steps[run] = max(2, min(full, budget)) if rate else 0
-        print(f"# {run}: {data_rows(work, run)} rows, {max_epochs:g} epochs = {full} steps; probe "
-              f"{f'{rate:.2f} steps/s -> {budget} steps in {seconds:g} s' if rate else 'failed'}"
-              + ("" if rates[run] or not rate else " (its own probe failed: its task's rate)"), file=sys.stderr)
+        print(
+            f"# {run}: {data_rows(work, run)} rows, {max_epochs:g} epochs = {full} steps; probe "
+            f"{f'{rate:.2f} steps/s -> {budget} steps in {seconds:g} s' if rate else 'failed'}"
+            + ("" if rates[run] or not rate else " (its own probe failed: its task's rate)"),
+            file=sys.stderr,
+        )
     for task in {run.split(":")[0] for run in runs}:
         same = [run for run in runs if run.split(":")[0] == task and steps[run]]
         if same:
@@ -130,9 +133,12 @@ def table(work: Path, out_json: Path, out_md: Path, runs: list[str], extra: dict
         if not task_rows:
             continue
         short = [s.split("/")[1] for s in splits]
-        lines += [f"### {task}: success (validity), {extra.get('n_eval', '?')} episodes per split, greedy", "",
-                  "| method | steps (epochs) | loss | " + " | ".join(short) + " |",
-                  "|---|---|---|" + "---|" * len(short)]
+        lines += [
+            f"### {task}: success (validity), {extra.get('n_eval', '?')} episodes per split, greedy",
+            "",
+            "| method | steps (epochs) | loss | " + " | ".join(short) + " |",
+            "|---|---|---|" + "---|" * len(short),
+        ]
         for r in task_rows:
             steps = "—" if r["method"] == "base" else f"{r.get('steps', '?')} ({r.get('epochs', '?')})"
             loss = f"{r['loss_first']:.2f} → {r['loss_last']:.3f}" if "loss_last" in r else "—"

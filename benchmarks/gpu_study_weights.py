@@ -90,9 +90,12 @@ def assemble() -> Path | None:
             print(f"staged half {part} in {STAGE}")
     missing = [part for part in PARTS if not (STAGE / part_name(part)).is_file()]
     if missing:
-        print(f"weights: half {', '.join(missing)} not here yet (have: "
-              f"{', '.join(p for p in PARTS if p not in missing) or 'none'}); run again carrying "
-              + ", ".join(f".gpu_weights/{p}" for p in missing) + " while this machine is warm")
+        print(
+            f"weights: half {', '.join(missing)} not here yet (have: "
+            f"{', '.join(p for p in PARTS if p not in missing) or 'none'}); run again carrying "
+            + ", ".join(f".gpu_weights/{p}" for p in missing)
+            + " while this machine is warm"
+        )
         return None
     package.mkdir(parents=True, exist_ok=True)
     tmp = package / f"{GGUF}.tmp"
@@ -133,8 +136,9 @@ def prepare(out: Path) -> int:
     check_round_trip(tokenizer, tmp)
     os.replace(tmp, out)
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"weights: {GGUF} ({source}) -> {out}: {parameters / 1e6:.1f}M parameters, float32, "
-          f"{time.time() - start:.1f} s")
+    print(
+        f"weights: {GGUF} ({source}) -> {out}: {parameters / 1e6:.1f}M parameters, float32, {time.time() - start:.1f} s"
+    )
     return 0
 
 

@@ -16,8 +16,9 @@ most that many tokens) and :data:`MAX_DEPTH` nested parentheses. Evaluation uses
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 MAX_FORMULA_CHARS = 256
 """Longer formulas are illegal: a 6-card answer needs about 30 characters."""
@@ -134,12 +135,14 @@ def numbers(tree: Tree) -> list[str]:
     return numbers(tree[1]) + numbers(tree[2])
 
 
-def evaluate(tree: Tree) -> Fraction:
-    """Exact value; division by zero raises :class:`FormulaError` (an illegal formula, not a wrong value)."""
+def evaluate(tree: Tree, number: Callable[[int], Any] = Fraction) -> Any:
+    """Exact value (``number=Fraction``); ``number=int`` gives what Python's ``eval`` gives (``/`` is float
+    division), the study's own check. Division by zero raises :class:`FormulaError` (an illegal formula, not a
+    wrong value)."""
     if tree[0] == "num":
-        return Fraction(int(tree[1]))
+        return number(int(tree[1]))
     op, left, right = tree
-    a, b = evaluate(left), evaluate(right)
+    a, b = evaluate(left, number), evaluate(right, number)
     if op == "+":
         return a + b
     if op == "-":

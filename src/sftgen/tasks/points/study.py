@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sftgen.tasks.protocol import StudyAnswerCheck, StudyFindings, StudyReference
 
-from .formula import FormulaError, Tree, parse_formula
+from .formula import FormulaError, evaluate, parse_formula
 from .solver import TARGET
 
 COLUMNS = {
@@ -50,28 +50,13 @@ FINDINGS = StudyFindings(
 )
 
 
-def study_float_value(tree: Tree) -> int | float:
-    """The value Python's ``eval`` would give the formula (ints stay exact, ``/`` is float division)."""
-    if tree[0] == "num":
-        return int(tree[1])
-    op, left, right = tree
-    a, b = study_float_value(left), study_float_value(right)
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    return a / b
-
-
 def float_rejected(formula: str | None, target: int = TARGET) -> bool:
     """True when an exactly correct formula fails the study's float check (``eval(formula) == 24``)."""
     if not formula:
         return False
     try:
-        return study_float_value(parse_formula(formula.replace(" ", ""))) != target
-    except (FormulaError, ZeroDivisionError):
+        return evaluate(parse_formula(formula.replace(" ", "")), int) != target
+    except FormulaError:
         return False
 
 
