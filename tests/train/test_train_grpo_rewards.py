@@ -142,6 +142,8 @@ def test_task_rewards_are_checked_and_named():
     assert func(prompts=[None], completions=["<answer> up </answer>"], words=[BASE], optimal_actions=[["up"]]) == [1.0]
     with pytest.raises(ValueError, match="no reward for task"):
         task_rewards("chess")
+    with pytest.raises(TypeError, match="missing \\['board', 'optimal_actions'\\]"):  # verify needs one of them
+        func(prompts=[None], completions=["<answer> up </answer>"], words=[BASE])
 
 
 def test_repeat_char_rate():

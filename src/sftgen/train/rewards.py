@@ -58,11 +58,14 @@ def verifier_reward(task: str) -> RewardFunc:
     spec = get_task(task)
 
     def reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
-        missing = [c for c in spec.rl_columns if c not in columns]
-        if missing:
-            raise TypeError(f"{task}_reward needs the RL row columns {list(spec.rl_columns)}, missing {missing}")
-        rows = [{c: columns[c][i] for c in spec.rl_columns} for i in range(len(completions))]
-        return [spec.verify(completion_text(c), row).reward for c, row in zip(completions, rows, strict=True)]
+        present = [c for c in spec.rl_columns if c in columns]  # verify may need fewer (check_env reads the rest)
+        rows = [{c: columns[c][i] for c in present} for i in range(len(completions))]
+        try:
+            return [spec.verify(completion_text(c), row).reward for c, row in zip(completions, rows, strict=True)]
+        except KeyError as err:
+            missing = [c for c in spec.rl_columns if c not in columns]
+            needs = f"{task}_reward needs the RL row columns {list(spec.rl_columns)}, missing {missing}"
+            raise TypeError(needs) from err
 
     reward.__name__ = reward.__qualname__ = f"{task}_reward"
     return reward
