@@ -23,7 +23,7 @@ import numpy as np
 
 from sftgen.prompts import PromptStyle
 from sftgen.seeding import derive_seed
-from sftgen.tasks.protocol import AGENTS, Task, TaskEnv, get_task, task_names
+from sftgen.tasks.protocol import Task, TaskEnv, get_task, require_agent, task_names
 
 
 @cache
@@ -48,8 +48,7 @@ class ReferenceAgent:
     """A backend (``generate(chats, sampling) -> texts``) that answers from the prompt by rule."""
 
     def __init__(self, kind: str, seed: int = 0) -> None:
-        if kind not in AGENTS:
-            raise ValueError(f"unknown agent {kind!r}; choose one of {AGENTS}")
+        require_agent(kind)
         self.kind, self.seed = kind, seed
         self._asked: dict[str, int] = {}  # how often each prompt was answered: a stuck random walk moves on
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import pytest
 from core_helpers import GarbageBackend, run_episode
 
-from sftgen.agents import AGENTS, ReferenceAgent, oracle_answer
+from sftgen.agents import ReferenceAgent, oracle_answer
 from sftgen.prompts import read_declared_words
 from sftgen.splits import SPLITS, get_split
 from sftgen.tasks.grid import BASE, NUMERICAL
 from sftgen.tasks.points import FaceMap
 from sftgen.tasks.points.env import PointsEnv
 from sftgen.tasks.points.prompts import read_hand
+from sftgen.tasks.protocol import AGENTS
 from sftgen.tasks.sokoban import solve
 from sftgen.tasks.sokoban.env import SokobanEnv, parse_action
 from sftgen.tasks.sokoban.prompts import read_board

@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sftgen.agents import AGENTS, ReferenceAgent
+from sftgen.agents import ReferenceAgent
 from sftgen.models.sampling import Backend
 from sftgen.prompts import RESPONSE_FORMATS, TEMPLATES
+from sftgen.tasks.protocol import AGENTS
 
 MODEL_SETTINGS_FILE = "sftgen_model.json"
 CHECKPOINT_DIR = re.compile(r"^checkpoint-(\d+)$")

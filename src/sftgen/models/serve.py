@@ -297,10 +297,10 @@ def create_agent_app(kind: str, *, limits: ServeLimits | None = None) -> FastAPI
     Each request gets its own agent seeded by the request's seed, so answers are reproducible and the server
     keeps no per-prompt state. Token counts are whitespace words (agents have no tokenizer).
     """
-    from sftgen.agents import AGENTS, ReferenceAgent
+    from sftgen.agents import ReferenceAgent
+    from sftgen.tasks.protocol import require_agent
 
-    if kind not in AGENTS:
-        raise ValueError(f"unknown agent {kind!r}; choose one of {', '.join(AGENTS)}")
+    require_agent(kind)
     limits = limits or ServeLimits()
     slots = asyncio.Semaphore(limits.max_pending)
 
@@ -392,7 +392,7 @@ def serve(
     limits: ServeLimits | None = None,
 ) -> None:
     """Serve ``model_path`` (an agent name, or a model for ``load_model``) until interrupted (blocking)."""
-    from sftgen.agents import AGENTS
+    from sftgen.tasks.protocol import AGENTS
 
     if model_path in AGENTS:
         app = create_agent_app(model_path, limits=limits)

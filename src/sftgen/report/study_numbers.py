@@ -2,7 +2,7 @@
 
 Why through the tasks: the report puts the study's numbers beside ours cell by cell, and which paper column a
 split stands for (``Num`` is Sokoban's numerical split) is each task's own data (``Task.study``, a
-:class:`~sftgen.tasks.protocol.StudyReference`); this module only asks for it. Every number carries the spec's
+:class:`~sftgen.tasks.protocol.StudyReference`); this module only asks for it. Every number carries the report's
 † mark: it comes from a transcription of the paper's PDF and should be checked against the paper when possible.
 The Qwen2.5-7B rows are the comparison baseline; Llama rows are kept for reference.
 """

@@ -35,6 +35,13 @@ resolve to the same instances once ``splits.py`` reads them from the task (a tes
 AGENTS = ("oracle", "shortcut", "random")
 """Reference agents: the solver in the declared words/rules, the solver in the training ones, random words."""
 
+
+def require_agent(agent: str) -> None:
+    """Refuse a name that is not one of :data:`AGENTS`, with the one message every caller gives."""
+    if agent not in AGENTS:
+        raise ValueError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
+
+
 ROW_KINDS = ("answer-only", "diverse", "cot", "diverse-cot", "rl")
 ENTRY_POINT_GROUP = "sftgen.tasks"
 BUILTIN_TASKS: dict[str, str] = {

@@ -64,6 +64,8 @@ def verifier_reward(task: str) -> RewardFunc:
             return [spec.verify(completion_text(c), row).reward for c, row in zip(completions, rows, strict=True)]
         except KeyError as err:
             missing = [c for c in spec.rl_columns if c not in columns]
+            if not missing:  # not a column the rows lack: the verifier's own error
+                raise
             needs = f"{task}_reward needs the RL row columns {list(spec.rl_columns)}, missing {missing}"
             raise TypeError(needs) from err
 

@@ -13,7 +13,6 @@ import numpy as np
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer
 from sftgen.tasks.grid import vocab_for
 from sftgen.tasks.protocol import (
-    AGENTS,
     DifficultyInfo,
     FigureData,
     Outcome,
@@ -24,6 +23,7 @@ from sftgen.tasks.protocol import (
     StudyReference,
     VariantInfo,
     VocabularySample,
+    require_agent,
 )
 
 from . import checking, data, prompts
@@ -107,8 +107,7 @@ class KeysTask:
         self, agent: str, state: KeysState, variant: str, style: PromptStyle, rng: np.random.Generator
     ) -> str:
         """oracle: the declared words and rules; shortcut: the training ones (scores on fakes); random: a word."""
-        if agent not in AGENTS:
-            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        require_agent(agent)
         v: KeysVariant = VARIANTS[variant]
         return prompts.agent_answer(agent, state, v.declared_words, v.declared_rules, rng)
 
@@ -185,8 +184,7 @@ class KeysTask:
     def answer_from_text(self, agent: str, prompt: str, rng: np.random.Generator) -> str | None:
         """A prompt that opens with the study wording's first line or the compact ``keys`` line, read back with its
         declared words and rules."""
-        if agent not in AGENTS:
-            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        require_agent(agent)
         return prompts.answer_from_text(agent, prompt, rng)
 
 

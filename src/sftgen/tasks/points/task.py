@@ -17,7 +17,6 @@ import numpy as np
 
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, paraphrase_pool
 from sftgen.tasks.protocol import (
-    AGENTS,
     DifficultyInfo,
     FigureData,
     Outcome,
@@ -29,6 +28,7 @@ from sftgen.tasks.protocol import (
     StudyReference,
     VariantInfo,
     VocabularySample,
+    require_agent,
 )
 from sftgen.tasks.rows import RowSpec
 
@@ -142,8 +142,7 @@ class PointsTask:
     ) -> str:
         """oracle: a solution under the declared values; shortcut: under J=Q=K=10 whatever the prompt says;
         random: the declared numbers in a random order with random operators."""
-        if agent not in AGENTS:
-            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        require_agent(agent)
         face_map = SHORTCUT_MAP if agent == "shortcut" else POINTS_VARIANTS[variant].declared
         return agent_answer(agent, [card_label(r) for r in state.ranks], list(state.values(face_map)), rng)
 
@@ -198,8 +197,7 @@ class PointsTask:
 
     def answer_from_text(self, agent: str, prompt: str, rng: np.random.Generator) -> str | None:
         """A prompt that shows cards (a compact ``cards:`` line or the study's list), read with its declared values."""
-        if agent not in AGENTS:
-            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        require_agent(agent)
         return answer_from_text(agent, prompt, rng)
 
 

@@ -16,7 +16,6 @@ import numpy as np
 from sftgen.prompts import TEMPLATES, Chat, PromptStyle, action_answer, paraphrase_pool
 from sftgen.tasks.grid import BASE, ActionVocab, vocab_for
 from sftgen.tasks.protocol import (
-    AGENTS,
     DifficultyInfo,
     FigureData,
     Outcome,
@@ -27,6 +26,7 @@ from sftgen.tasks.protocol import (
     StudyReference,
     VariantInfo,
     VocabularySample,
+    require_agent,
 )
 from sftgen.tasks.rows import RowSpec
 
@@ -168,8 +168,7 @@ class SokobanTask:
     ) -> str:
         """oracle: the declared words (base words when none are declared); shortcut: always the base words;
         random: a random one of them."""
-        if agent not in AGENTS:
-            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        require_agent(agent)
         return agent_answer(agent, state, SOKOBAN_VARIANTS[variant].declared, rng)
 
     def make_env(self, variant: str, difficulty: str, style: PromptStyle) -> SokobanEnv:
@@ -179,7 +178,7 @@ class SokobanTask:
         """On ``check["board"]``, declaring and checking ``check["words"]``."""
         board = self.state_from_data(check)
         words = vocab_for(check["words"])
-        difficulty = SokobanDifficulty("check", board.height, board.width, len(board.boxes), max_turns)
+        difficulty = SokobanDifficulty("check", board.height, board.width, len(board.boxes))
         env = SokobanEnv(SokobanVariant("check", words, words), difficulty, style, max_turns=max_turns)
         env.reset(state=board)
         return env
@@ -234,8 +233,7 @@ class SokobanTask:
 
     def answer_from_text(self, agent: str, prompt: str, rng: np.random.Generator) -> str | None:
         """A prompt that names Sokoban (every template does), its board and declared words read back."""
-        if agent not in AGENTS:
-            raise ValueError(f"unknown agent {agent!r}; choose one of {AGENTS}")
+        require_agent(agent)
         return answer_from_text(agent, prompt, rng)
 
 
