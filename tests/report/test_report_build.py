@@ -67,6 +67,12 @@ def test_findings_pass_fail_and_not_run(built) -> None:
     assert "- **PASS** — 1. Answer-only learns a shortcut" in markdown
     assert "numerical 0.00 [0.00, 0.28] ≤ 0.10 ✓" in markdown
     assert "- **NOT RUN** — 4." in markdown and "- **FAIL** — 3." in markdown
+    (legend,) = [line for line in markdown.splitlines() if line.startswith("Thresholds (")]
+    for home in ("sftgen/tasks/<task>/study.py", "sftgen/report/findings.py", "sftgen/report/paired.py"):
+        assert f"`{home}`" in legend
+    src = Path(__file__).resolve().parents[2] / "src"
+    for task in ("sokoban", "points"):  # the levels given per task are where the legend says
+        assert f"'{task}': " in legend and (src / "sftgen" / "tasks" / task / "study.py").is_file()
 
 
 def test_header_base_checkpoints_and_differences(built, run_dirs) -> None:

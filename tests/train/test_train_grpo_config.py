@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from train_helpers import rows, write_rows
 
 from sftgen.train.commands import train_group
+from sftgen.train.config import SHARED_SETTINGS, SFTRunConfig
 from sftgen.train.grpo_config import GRPORunConfig
 from sftgen.train.typed import ConfigError
 
@@ -57,6 +58,14 @@ def test_errors_name_the_field(changes, field):
     with pytest.raises(ConfigError) as err:
         good(**changes).validate()
     assert err.value.field == field
+
+
+def test_shared_settings_are_declared_once_under_their_own_names():
+    """SFT and GRPO each place ``shared(name)`` in their own order; a field must get its own name's setting."""
+    for cls in (SFTRunConfig, GRPORunConfig):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for name, (default, metadata) in SHARED_SETTINGS.items():
+            assert fields[name].default == default and dict(fields[name].metadata) == metadata, (cls.__name__, name)
 
 
 def test_unknown_and_mistyped_keys():

@@ -74,7 +74,7 @@ def task_table(table: TaskTable) -> list[str]:
 def findings_section(data: ReportData) -> list[str]:
     lines = ["## The study's findings, checked", ""]
     limits = ", ".join(f"`{k}` = {v}" for k, v in thresholds().items())
-    lines += [f"Thresholds (one place: `sftgen/report/findings.py`): {limits}. {FINDINGS_RULE}", ""]
+    lines += [f"Thresholds ({THRESHOLDS_HOME}): {limits}. {FINDINGS_RULE}", ""]
     for f in data.findings:
         lines.append(f"- **{f.status}** — {f.number}. {f.title} _[{f.source}]_")
         for c in f.checks:
@@ -82,6 +82,10 @@ def findings_section(data: ReportData) -> list[str]:
     return [*lines, ""]
 
 
+THRESHOLDS_HOME = (  # where the levels that report.findings.thresholds() gathers are set
+    "a level given per task: that task's `study` findings, in `sftgen/tasks/<task>/study.py` for the built-in tasks; "
+    "one value for all tasks: `sftgen/report/findings.py`, `ALPHA` and `STUDY_EFFECT_MIN` in `sftgen/report/paired.py`"
+)
 FINDINGS_RULE = (
     "A level must hold on every seed (the worst seed is judged); a comparison between methods is paired on the same "
     "episodes (table below)."

@@ -46,6 +46,35 @@ def validate_optimizer(config: Any) -> None:
         raise ConfigError("seed", f"must be >= 0, got {config.seed}")
 
 
+# Settings every run config has, with the same default, help and command-line option: declared once here. Each
+# class still names them in its own body (``out: str = shared("out")``), so the order of its fields (the order of
+# ``--print-config`` and ``--help``) stays its own. Settings whose defaults differ (lr, scheduler, warmup_ratio,
+# adam_beta2) stay in each class.
+SHARED_SETTINGS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "out": ("", {"help": "run folder: checkpoints, final/, run.json, log.jsonl", "option": True}),
+    "weight_decay": (0.01, {"help": "AdamW weight decay"}),
+    "adam_beta1": (0.9, {"help": "AdamW beta1"}),
+    "adam_epsilon": (1e-8, {"help": "AdamW epsilon"}),
+    "grad_clip": (1.0, {"help": "max global gradient norm; 0 turns clipping off"}),
+    "report_to": (
+        "none",
+        {"help": "experiment tracker: none, tensorboard or wandb", "option": True, "choices": REPORTERS},
+    ),
+    "progress": (True, {"help": "show a progress bar"}),
+}
+
+
+def required_option(help_text: str) -> Any:
+    """A string setting a run must give, with its own command-line option: '' until given (``validate`` refuses it)."""
+    return field(default="", metadata={"help": help_text, "option": True})
+
+
+def shared(name: str) -> Any:
+    """The dataclass field of setting ``name`` as ``SHARED_SETTINGS`` declares it (use it for the field ``name``)."""
+    default, metadata = SHARED_SETTINGS[name]
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class LoraSettings:
     """LoRA through PEFT; off means full fine-tuning (the study's choice)."""
@@ -118,12 +147,8 @@ class ExpandSettings:
 class SFTRunConfig(TypedConfig):
     """One SFT run: model, data, optimisation, checkpoints, logging. ``validate()`` names the bad field."""
 
-    model: str = field(
-        default="",
-        metadata={
-            "help": "tiny preset (tiny, small: built from scratch), a local HF folder, smollm2-135m or org/name",
-            "option": True,
-        },
+    model: str = required_option(
+        "tiny preset (tiny, small: built from scratch), a local HF folder, smollm2-135m or org/name"
     )
     data: list[str] = field(
         default_factory=list,
@@ -132,9 +157,7 @@ class SFTRunConfig(TypedConfig):
             "option": True,
         },
     )
-    out: str = field(
-        default="", metadata={"help": "run folder: checkpoints, final/, run.json, log.jsonl", "option": True}
-    )
+    out: str = shared("out")
     mix_weights: list[float] | None = field(
         default=None,
         metadata={
@@ -156,11 +179,11 @@ class SFTRunConfig(TypedConfig):
     warmup_ratio: float = field(
         default=0.1, metadata={"help": "fraction of the optimizer steps spent in linear warmup"}
     )
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    adam_beta1: float = field(default=0.9, metadata={"help": "AdamW beta1"})
+    weight_decay: float = shared("weight_decay")
+    adam_beta1: float = shared("adam_beta1")
     adam_beta2: float = field(default=0.95, metadata={"help": "AdamW beta2 (the study: 0.95)"})
-    adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon"})
-    grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm; 0 turns clipping off"})
+    adam_epsilon: float = shared("adam_epsilon")
+    grad_clip: float = shared("grad_clip")
     batch_size: int = field(default=8, metadata={"help": "rows per device per micro-batch", "option": True})
     grad_accum: int = field(
         default=1,
@@ -198,10 +221,7 @@ class SFTRunConfig(TypedConfig):
         default=None, metadata={"help": "keep only the newest N checkpoints; null = keep all"}
     )
     logging_steps: int = field(default=10, metadata={"help": "log loss and learning rate every N optimizer steps"})
-    report_to: str = field(
-        default="none",
-        metadata={"help": "experiment tracker: none, tensorboard or wandb", "option": True, "choices": REPORTERS},
-    )
+    report_to: str = shared("report_to")
     bf16: bool | None = field(
         default=None, metadata={"help": "bf16 mixed precision; null = on with CUDA, off on CPU (slow there)"}
     )
@@ -238,7 +258,7 @@ class SFTRunConfig(TypedConfig):
             "flag_values": ("always", "never"),
         },
     )
-    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    progress: bool = shared("progress")
     stop_at_loss: float | None = field(
         default=None,
         metadata={

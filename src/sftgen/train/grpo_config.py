@@ -19,6 +19,8 @@ from sftgen.train.config import (
     RESUME_MODES,
     TINY_MODELS,
     LoraSettings,
+    required_option,
+    shared,
     validate_optimizer,
 )
 from sftgen.train.typed import ConfigError, TypedConfig
@@ -33,28 +35,20 @@ REWARDS = ("step", "episode")
 class GRPORunConfig(TypedConfig):
     """One GRPO run on an ``sftgen generate rl`` prompt set; rewards are the task's verifier."""
 
-    model: str = field(
-        default="",
-        metadata={
-            "help": "warm-start model folder (study: RUN/final or a checkpoint of a 10-step CoT SFT)",
-            "option": True,
-        },
-    )
-    data: str = field(default="", metadata={"help": "RL prompt folder made by `sftgen generate rl`", "option": True})
-    out: str = field(
-        default="", metadata={"help": "run folder: checkpoints, final/, run.json, log.jsonl", "option": True}
-    )
+    model: str = required_option("warm-start model folder (study: RUN/final or a checkpoint of a 10-step CoT SFT)")
+    data: str = required_option("RL prompt folder made by `sftgen generate rl`")
+    out: str = shared("out")
     template: str | None = field(
         default=None, metadata={"help": "prompt template family (study / compact); null = the data manifest's"}
     )
     lr: float = field(default=1e-6, metadata={"help": "learning rate (study: 1e-6 constant)", "option": True})
     scheduler: str = field(default="constant", metadata={"help": "cosine, linear or constant"})
     warmup_ratio: float = field(default=0.0, metadata={"help": "fraction of the steps in linear warmup"})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    adam_beta1: float = field(default=0.9, metadata={"help": "AdamW beta1"})
+    weight_decay: float = shared("weight_decay")
+    adam_beta1: float = shared("adam_beta1")
     adam_beta2: float = field(default=0.999, metadata={"help": "AdamW beta2"})
-    adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon"})
-    grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm; 0 turns clipping off"})
+    adam_epsilon: float = shared("adam_epsilon")
+    grad_clip: float = shared("grad_clip")
     num_generations: int = field(
         default=8, metadata={"help": "rollouts per prompt (the GRPO group size)", "option": True}
     )
@@ -93,10 +87,7 @@ class GRPORunConfig(TypedConfig):
     save_steps: int = field(default=50, metadata={"help": "checkpoint every N optimizer steps", "option": True})
     save_total_limit: int | None = field(default=None, metadata={"help": "keep only the newest N checkpoints"})
     logging_steps: int = field(default=1, metadata={"help": "log loss, reward, lengths every N steps"})
-    report_to: str = field(
-        default="none",
-        metadata={"help": "experiment tracker: none, tensorboard or wandb", "option": True, "choices": REPORTERS},
-    )
+    report_to: str = shared("report_to")
     log_completions: bool = field(default=False, metadata={"help": "print sample completions at each log step"})
     bf16: bool | None = field(default=None, metadata={"help": "bf16; null = on with CUDA, off on CPU"})
     model_dtype: str | None = field(
@@ -112,7 +103,7 @@ class GRPORunConfig(TypedConfig):
             "flag_values": ("always", "never"),
         },
     )
-    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    progress: bool = shared("progress")
     use_vllm: bool = field(
         default=False,
         metadata={"help": "generate rollouts with vLLM (GPU, `pip install vllm`)", "option": "--vllm/--no-vllm"},
