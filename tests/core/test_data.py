@@ -310,15 +310,41 @@ def test_sokoban_cot_rows(built, cot: str, plain: str) -> None:
         assert m[11] == p_text
 
 
-def test_compact_cot_names_directions_as_its_actions_line(tmp_path: Path) -> None:
-    """The look-up sentence names the very token the prompt declares the word after (``left=fox``)."""
+def test_compact_cot_is_the_plan_then_the_declared_word(tmp_path: Path) -> None:
+    """The compact trace is the optimal plan in the actions line's direction names, then the look-up written as the
+    prompt declares it (``left=fox``), and the answer is that word."""
     build_dataset(BuildConfig("diverse-cot", "sokoban", 3, SEED, template="compact"), tmp_path / "d", progress=False)
-    for row in _rows(tmp_path / "d"):
-        name, word = re.search(
-            r"Next move: (\S+), because .*\. (\S+) is written as (\S+)\.", row["completion"][0]["content"]
-        ).group(1, 3)
-        actions = re.search(r"^actions:(.*)$", row["prompt"][0]["content"], re.MULTILINE).group(1)
-        assert name == row["action"] and f"{name}={word}" in actions.split(",")
+    rows = _rows(tmp_path / "d")
+    assert rows
+    for row in rows:
+        m = re.fullmatch(
+            r"<think> plan:([a-z,]+) ([a-z]+)=(\S+) </think> <answer> (\S+) </answer>", row["completion"][0]["content"]
+        )
+        assert m, row["completion"][0]["content"]
+        plan, name, word, answer = m[1].split(","), m[2], m[3], m[4]
+        prompt = row["prompt"][0]["content"]
+        board = read_board(prompt)
+        assert len(plan) == len(solve(board))
+        replay = board
+        for action in plan:
+            replay = replay.step(action).board
+        assert replay.is_solved()
+        actions = re.search(r"^actions:(.*)$", prompt, re.MULTILINE).group(1)
+        assert name == plan[0] == row["action"] and f"{name}={word}" in actions.split(",") and answer == word
+
+
+def test_compact_points_cot_is_the_numbers_then_steps_to_24(tmp_path: Path) -> None:
+    build_dataset(BuildConfig("diverse-cot", "points", 5, SEED, template="compact"), tmp_path / "d", progress=False)
+    rows = _rows(tmp_path / "d")
+    assert rows
+    for row in rows:
+        m = re.fullmatch(r"<think> numbers:(\S+) steps:(\S+) </think> (\{.+\})", row["completion"][0]["content"])
+        assert m, row["completion"][0]["content"]
+        assert [int(v) for v in m[1].split(",")] == row["card_values"] == json.loads(m[3])["number"]
+        steps = [_STEP.match(step) for step in m[2].split(";")]
+        assert all(steps) and Fraction(steps[-1][4]) == 24
+        for step in steps:
+            assert _apply(step[2], Fraction(step[1]), Fraction(step[3])) == Fraction(step[4])
 
 
 # ---------------------------------------------------------------------------------------------- Points rows

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from sftgen.prompts import PromptStyle
+from sftgen.prompts import PromptStyle, compact_field
 from sftgen.seeding import derive_seed, rng_for
 from sftgen.tasks.rows import RowSpec
 
@@ -74,10 +74,18 @@ def _apply(op: str, a: Fraction, b: Fraction) -> Fraction:
     return {"+": a + b, "-": a - b, "*": a * b}[op]
 
 
-def points_reasoning(labels: list[str], face_map: FaceMap, numbers: list[int], formula: str) -> str:
-    """Solver CoT: read the face-card values, map the cards to numbers, then each step that reaches 24."""
+def points_reasoning(
+    labels: list[str], face_map: FaceMap, numbers: list[int], formula: str, template: str = "study"
+) -> str:
+    """Solver CoT: read the face-card values, map the cards to numbers, then each step that reaches 24.
+
+    The compact template keeps the numbers and the steps (``numbers:5,10,5,8 steps:10+5=15;15*8=120;120/5=24``):
+    the values line already sits in its prompt and the formula follows in the answer, so a CoT step costs less on
+    a CPU (docs/results/2026-12-05-compact-cot.md)."""
     steps: list[str] = []
     _steps(parse_formula(formula), steps)
+    if template == "compact":
+        return f"{compact_field('numbers', [str(n) for n in numbers])} {compact_field('steps', steps, ';')}"
     return (
         f"Here {face_map.message()}. Cards {' '.join(labels)} are the numbers {' '.join(map(str, numbers))}. "
         f"Steps: {'; '.join(steps)}. Formula: {formula}."
@@ -99,7 +107,7 @@ def points_sft_rows(hands: Iterator[TrainingHand], spec: RowSpec, seed: int) -> 
         rng = rng_for("sftgen-train-row", "points", seed, item.index)
         paraphrase = spec.paraphrases[int(rng.integers(len(spec.paraphrases)))]
         labels, numbers, formula = _answer_parts(item)
-        reasoning = points_reasoning(labels, item.face_map, numbers, formula) if spec.cot else None
+        reasoning = points_reasoning(labels, item.face_map, numbers, formula, spec.template) if spec.cot else None
         yield {
             "prompt": points_messages(
                 item.hand, item.face_map, PromptStyle(spec.template, paraphrase, response_format)

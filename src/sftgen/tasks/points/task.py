@@ -135,7 +135,7 @@ class PointsTask:
         formula = one_solution(numbers)
         if formula is None:
             raise ValueError("no solution under the declared values: nothing to explain")
-        return points_reasoning(state.labels(), declared, numbers, formula)
+        return points_reasoning(state.labels(), declared, numbers, formula, template)
 
     def reference_answer(
         self, agent: str, state: Hand, variant: str, style: PromptStyle, rng: np.random.Generator

@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from sftgen.prompts import PromptStyle, action_answer, direction_name
+from sftgen.prompts import PromptStyle, action_answer, compact_field, direction_name
 from sftgen.seeding import derive_seed, rng_for
 from sftgen.tasks.grid import BASE, ActionVocab
 from sftgen.tasks.rows import RowSpec
@@ -65,9 +65,15 @@ def sokoban_reasoning(board: Board, plan: tuple[str, ...], vocab: ActionVocab | 
 
     The plan is written with the direction names the prompt's mapping line uses (``where 1 is Up``,
     ``actions:up=1``), and the last sentence does the look-up explicitly, so the same scaffold works on
-    larger boards and new words.
+    larger boards and new words. The compact template writes the scaffold's two load-bearing parts only (the plan
+    and the look-up, ``plan:down,left,down`` then ``down=fox``): a third of the tokens, so a CoT step costs far less
+    on a CPU (docs/results/2026-12-05-compact-cot.md).
     """
     first = plan[0]
+    name = partial(direction_name, template=template)
+    word = (vocab or BASE).word_for(first)
+    if template == "compact":
+        return f"{compact_field('plan', [name(a) for a in plan])} {name(first)}={word}"
     result = board.step(first)
     if result.pushed:
         moved_box = next(iter(board.boxes - result.board.boxes))
@@ -77,8 +83,6 @@ def sokoban_reasoning(board: Board, plan: tuple[str, ...], vocab: ActionVocab | 
             why += ", onto a target"
     else:
         why = f"it walks to {_cell(result.board.player)} to get behind a box"
-    name = partial(direction_name, template=template)
-    word = (vocab or BASE).word_for(first)
     return (
         f"I am at {_cell(board.player)}. Boxes: {_cells(board.boxes)}. Targets: {_cells(board.targets)}. "
         f"Shortest plan ({len(plan)} moves): {' '.join(map(name, plan))}. "
