@@ -6,10 +6,12 @@
 parquet schema) and ``extra_info`` (split, index, id, variant, difficulty, category). Point verl at the scorer
 with ``reward.custom_reward_function.path=<this file> reward.custom_reward_function.name=compute_score``.
 
-Single-step only: a multi-turn task's row (Sokoban, keys) is the start state's first move, scored by the task's
-verifier (1 for an optimal move). verl 0.9.1 plays multi-turn episodes only through its agent loop, which needs an
-async rollout server (vLLM or SGLang), so it cannot run on a CPU machine and has no test here;
-docs/integrations.md says so.
+Scored this way, a multi-turn task's row (Sokoban, keys) is the start state's first move, scored by the task's
+verifier (1 for an optimal move): verl's default ``single_turn_agent``. The same rows play whole episodes through
+the agent loop in ``sftgen.integrations.verl_agent_loop`` (``sftgen_episode``: the task's environment dealt from
+``ground_truth``, one move per turn, reward 1 when the episode ends solved); select it with
+``actor_rollout_ref.rollout.agent.agent_loop_config_path`` and ``...agent.default_agent_loop=sftgen_episode``
+(docs/integrations.md has the recipe). The rows are the same for both.
 
 This module imports nothing from verl: the parquet is plain pyarrow and ``compute_score`` a plain function, so
 exporting needs no verl install, and verl loads the function by file path in its own workers.
