@@ -39,9 +39,9 @@ What must be identical, and why:
   checkpoint ``resumed_from``, ``num_tokens``/``tokens_seen`` (TRL restarts its token counter on resume) and the
   summary ``train_loss`` (the Trainer averages only the resumed session's steps): known, not fixed here). Metrics,
   success, outcomes, chosen checkpoints, per-step losses, learning rates and grad norms stay in the comparison.
-- ``report.md`` without its ``Generated ...`` line, its ``## Time per stage`` section and wall-time cells (``N s``);
-  ``metrics.md`` without its seconds/resume-count lines; the Hugging Face model card ``README.md`` as sorted lines
-  (its tag list comes from a set, whose order varies between two clean runs).
+- ``report.md`` without its ``Generated ...`` line, its ``## Time per stage`` section and wall-time cells
+  (``N s``, ``N min N s``, ``N h N min``); ``metrics.md`` without its seconds/resume-count lines; the Hugging Face
+  model card ``README.md`` as sorted lines (its tag list comes from a set, whose order varies between two clean runs).
 - Not compared: ``logs/`` (each job's human log, appended by every attempt), ``timings.json`` (wall times only),
   ``report.html`` (rendered from report.json plus timings, both already covered).
 
@@ -90,7 +90,8 @@ VOLATILE_KEYS = frozenset(
     }
 )
 NOT_COMPARED = ("logs/", "timings.json", "report.html")
-_WALL_TIME = re.compile(r"\b\d+(?:\.\d+)? s\b")
+# every form report.tables.fmt_seconds writes: "4.0 s", "2 min 16 s", "1 h 3 min" (a slower CPU reaches the longer ones)
+_WALL_TIME = re.compile(r"\b(?:\d+ h \d+ min|(?:\d+ min )?\d+(?:\.\d+)? s)\b")
 _METRICS_MD_VOLATILE = re.compile(r"^- (seconds|episodes_resumed|episodes_run|generate_calls|reused_turns):")
 
 

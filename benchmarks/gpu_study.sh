@@ -57,12 +57,14 @@ if [[ $DRY == 1 ]]; then
   MICRO=2; ACCUM=1; PROBE_STEPS=1; EVAL_BATCH=16; DEVICE_ARGS=(--device cpu); TRAIN_DEVICE=(--set bf16=false)
   PROCS=1; LIMIT_PROBE=300; LIMIT_EVAL=400; MODEL_DIR=$WORK/smollm2-hf
   SIDE_BY_SIDE=0  # evaluations one at a time: side by side they only fight over the two cores
+  TRAIN_SLACK=400  # start-up on a slow CPU: a one-step probe run took 90 s on a 31 GFLOP/s core (2026-12-05)
 else
   SOK_N=1000; PTS_N=10000; N_EVAL=${GPU_STUDY_N:-100}; SECONDS_BUDGET=${GPU_STUDY_SECONDS:-170}
   EPOCHS=${GPU_STUDY_EPOCHS:-5}; MICRO=${GPU_STUDY_MICRO:-32}; ACCUM=$((128 / MICRO)); PROBE_STEPS=20
   EVAL_BATCH=512; DEVICE_ARGS=(); TRAIN_DEVICE=()
   PROCS=3; LIMIT_PROBE=110; LIMIT_EVAL=120; MODEL_DIR=/tmp/sftgen_weights/smollm2-hf
   SIDE_BY_SIDE=1
+  TRAIN_SLACK=70
 fi
 LR=${GPU_STUDY_LR:-1e-4}
 if ((MICRO * ACCUM != 128 && DRY != 1)); then echo "GPU_STUDY_MICRO must divide 128 (the global batch)" >&2; exit 2; fi
@@ -170,7 +172,7 @@ for run in "${RUNS[@]}"; do
     continue
   fi
   # the budget plus start-up, with room: a run past it is stopped and its last checkpoint is evaluated
-  train "$run" "${STEPS[$run]}" $(((STEPS[$run] + 1) / 2)) $((SECONDS_BUDGET + 70)) "$(slug "$run")" &
+  train "$run" "${STEPS[$run]}" $(((STEPS[$run] + 1) / 2)) $((SECONDS_BUDGET + TRAIN_SLACK)) "$(slug "$run")" &
 done
 wait_jobs_except_base || true
 stamp "training done"

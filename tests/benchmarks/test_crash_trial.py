@@ -21,6 +21,14 @@ def load():
     return module
 
 
+def test_every_wall_time_form_of_the_report_is_masked():
+    """A slower CPU writes "2 min 16 s" where a fast one wrote "47.4 s": both runs must still compare equal."""
+    trial = load()
+    cells = ["| x | 47.4 s |", "| x | 2 min 16 s |", "| x | 1 h 3 min |", "| x | 0.9 s |"]
+    assert {trial._report_md(cell) for cell in cells} == {"| x | <t> s |"}
+    assert trial._report_md("| x | 0.46 | 3 steps |") == "| x | 0.46 | 3 steps |"  # results are kept
+
+
 def test_timing_fields_are_ignored_and_results_are_not(tmp_path):
     trial = load()
     a, b = tmp_path / "a", tmp_path / "b"

@@ -333,12 +333,12 @@ def test_compact_cot_is_the_plan_then_the_declared_word(tmp_path: Path) -> None:
         assert name == plan[0] == row["action"] and f"{name}={word}" in actions.split(",") and answer == word
 
 
-def test_compact_points_cot_is_the_numbers_then_steps_to_24(tmp_path: Path) -> None:
+def test_compact_points_cot_is_the_numbers_then_a_plan_of_steps_to_24(tmp_path: Path) -> None:
     build_dataset(BuildConfig("diverse-cot", "points", 5, SEED, template="compact"), tmp_path / "d", progress=False)
     rows = _rows(tmp_path / "d")
     assert rows
     for row in rows:
-        m = re.fullmatch(r"<think> numbers:(\S+) steps:(\S+) </think> (\{.+\})", row["completion"][0]["content"])
+        m = re.fullmatch(r"<think> numbers:(\S+) plan:(\S+) </think> (\{.+\})", row["completion"][0]["content"])
         assert m, row["completion"][0]["content"]
         assert [int(v) for v in m[1].split(",")] == row["card_values"] == json.loads(m[3])["number"]
         steps = [_STEP.match(step) for step in m[2].split(";")]

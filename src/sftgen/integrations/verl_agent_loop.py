@@ -122,8 +122,8 @@ class SftgenEpisodeAgentLoop(AgentLoopBase):
             raise ValueError(
                 f"row {extra_info.get('id')}: its prompt is not the one its environment opens with. Either it was "
                 f"exported with another template or response format than the loop's ({self.template!r}, "
-                f"{self.response_format!r}), or its variant declares other words or rules than it checks (as "
-                "sokoban/empty does), which an honest replay would declare from the second turn on"
+                f"{self.response_format!r}), or its variant declares other words or rules than it checks (as a "
+                "variant that declares no words does), which an honest replay would declare from the second turn on"
             )
         metrics: dict[str, Any] = {}
         request_id = uuid4().hex

@@ -79,13 +79,14 @@ def points_reasoning(
 ) -> str:
     """Solver CoT: read the face-card values, map the cards to numbers, then each step that reaches 24.
 
-    The compact template keeps the numbers and the steps (``numbers:5,10,5,8 steps:10+5=15;15*8=120;120/5=24``):
+    The compact template keeps the numbers and the steps (``numbers:5,10,5,8 plan:10+5=15;15*8=120;120/5=24``):
     the values line already sits in its prompt and the formula follows in the answer, so a CoT step costs less on
-    a CPU (docs/results/2026-12-05-compact-cot.md)."""
+    a CPU (docs/results/2026-12-05-compact-cot.md). Its words are ones the tiny tokenizer has (``plan``, not
+    ``steps``), so the shipped bases' tokenizer stays what it was."""
     steps: list[str] = []
     _steps(parse_formula(formula), steps)
     if template == "compact":
-        return f"{compact_field('numbers', [str(n) for n in numbers])} {compact_field('steps', steps, ';')}"
+        return f"{compact_field('numbers', [str(n) for n in numbers])} {compact_field('plan', steps, ';')}"
     return (
         f"Here {face_map.message()}. Cards {' '.join(labels)} are the numbers {' '.join(map(str, numbers))}. "
         f"Steps: {'; '.join(steps)}. Formula: {formula}."
