@@ -65,6 +65,7 @@ def test_plan_gives_both_methods_of_a_task_the_same_steps_within_the_budget(tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # 394 s on a quiet 31 GFLOP/s 2-core machine, 549 s there beside other jobs (2026-12-05)
 def test_cpu_dry_run_writes_the_table(tmp_path):
     """The whole script on CPU: weights, data, probe, plan, side-by-side training, evaluation, table."""
     if load("gpu_study_weights").installed_gguf() is None:
@@ -79,7 +80,7 @@ def test_cpu_dry_run_writes_the_table(tmp_path):
         "GPU_STUDY_RUNS": "sokoban:answer-only points:diverse",
     }
     result = subprocess.run(
-        ["bash", str(ROOT / "benchmarks" / "gpu_study.sh")], env=env, capture_output=True, text=True, timeout=840
+        ["bash", str(ROOT / "benchmarks" / "gpu_study.sh")], env=env, capture_output=True, text=True, timeout=2300
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     table = json.loads((tmp_path / "out" / "gpu_study.json").read_text())

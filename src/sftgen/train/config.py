@@ -61,6 +61,16 @@ SHARED_SETTINGS: dict[str, tuple[Any, dict[str, Any]]] = {
         {"help": "experiment tracker: none, tensorboard or wandb", "option": True, "choices": REPORTERS},
     ),
     "progress": (True, {"help": "show a progress bar"}),
+    "bf16": (None, {"help": "bf16 mixed precision; null = on with CUDA, off on CPU (slow there)"}),
+    "model_dtype": (
+        None,
+        {
+            "help": "dtype a pretrained model is loaded in (float32, bfloat16); "
+            "null = bfloat16 when bf16 is on, else float32"
+        },
+    ),
+    "gradient_checkpointing": (False, {"help": "recompute activations to save GPU memory (pure slowdown on CPU)"}),
+    "num_threads": (None, {"help": "torch CPU threads; null = 1 without CUDA (measured faster than 2 here)"}),
 }
 
 
@@ -222,26 +232,14 @@ class SFTRunConfig(TypedConfig):
     )
     logging_steps: int = field(default=10, metadata={"help": "log loss and learning rate every N optimizer steps"})
     report_to: str = shared("report_to")
-    bf16: bool | None = field(
-        default=None, metadata={"help": "bf16 mixed precision; null = on with CUDA, off on CPU (slow there)"}
-    )
-    model_dtype: str | None = field(
-        default=None,
-        metadata={
-            "help": "dtype a pretrained model is loaded in (float32, bfloat16); "
-            "null = bfloat16 when bf16 is on, else float32"
-        },
-    )
+    bf16: bool | None = shared("bf16")
+    model_dtype: str | None = shared("model_dtype")
     group_by_length: bool = field(
         default=False,
         metadata={"help": "batch rows of similar length together (less padding: faster with mixed lengths)"},
     )
-    gradient_checkpointing: bool = field(
-        default=False, metadata={"help": "recompute activations to save GPU memory (pure slowdown on CPU)"}
-    )
-    num_threads: int | None = field(
-        default=None, metadata={"help": "torch CPU threads; null = 1 without CUDA (measured faster than 2 here)"}
-    )
+    gradient_checkpointing: bool = shared("gradient_checkpointing")
+    num_threads: int | None = shared("num_threads")
     dataset_num_proc: int | None = field(
         default=None,
         metadata={

@@ -89,12 +89,10 @@ class GRPORunConfig(TypedConfig):
     logging_steps: int = field(default=1, metadata={"help": "log loss, reward, lengths every N steps"})
     report_to: str = shared("report_to")
     log_completions: bool = field(default=False, metadata={"help": "print sample completions at each log step"})
-    bf16: bool | None = field(default=None, metadata={"help": "bf16; null = on with CUDA, off on CPU"})
-    model_dtype: str | None = field(
-        default=None, metadata={"help": "dtype the model is loaded in; null = bfloat16 with bf16, else float32"}
-    )
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations (GPU memory)"})
-    num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads; null = 1 without CUDA"})
+    bf16: bool | None = shared("bf16")
+    model_dtype: str | None = shared("model_dtype")
+    gradient_checkpointing: bool = shared("gradient_checkpointing")
+    num_threads: int | None = shared("num_threads")
     resume: str = field(
         default="auto",
         metadata={
