@@ -13,7 +13,6 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -45,23 +44,10 @@ def _seconds(base: Path, data: Path, steps: int) -> float:
         return time.perf_counter() - start
 
 
-def _peak_gflops() -> float:
-    """Best one-thread fp32 1024 x 1024 matmul rate, GFLOP/s."""
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(5))
-    return 2 * 1024**3 / best / 1e9
-
-
-def _timed(fn: Any) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def run(quick: bool = False) -> list[dict]:
     """Seconds per step = (run of warmup + measure steps - run of warmup steps) / measure, per side."""
     from sftgen.base.shipped import shipped_dir
+    from sftgen.bench import load_benchmark
     from sftgen.data.build import BuildConfig, build_dataset
 
     warmup, measure, rounds = (3, 10, 1) if quick else (5, 40, 2)
@@ -69,7 +55,7 @@ def run(quick: bool = False) -> list[dict]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        peak = _peak_gflops()
+        peak = load_benchmark("train").matmul_peak_gflops(n=1024)  # the one peak measure, at this size
         per_step: dict[tuple[str, str, str], float] = {}
         with tempfile.TemporaryDirectory() as root:
             folders = {}
