@@ -69,7 +69,8 @@ def base_config(pool: str, dry: bool) -> Any:
     # a code is copied over 1-3 tokens and its look-up forms later than a one-token word's: on the CPU a codes3
     # look-up stage was at loss 0.45 (probe 0.32) after the default cap of 96k rows, so the cap is doubled here;
     # the stage still ends at the stop loss
-    sizes = {"lookup_rows": 256, "rows": 256, "lookup_stop_loss": 0.0} if dry else {"lookup_rows": 192_000}
+    tiny = {"lookup_rows": 256, "rows": 256, "skill_rows": 64, "compose_rows": 64, "lookup_stop_loss": 0.0}
+    sizes = tiny if dry else {"lookup_rows": 192_000}
     return BaseConfig(pool=pool, **sizes)
 
 

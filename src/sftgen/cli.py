@@ -504,6 +504,9 @@ def _check_shipped_base(preset: str, out: Path | None, progress: bool) -> None:
 @click.option(
     "--skill-rows", default=None, type=int, help="Stage 4 (tasks' presumed skills) rows; default: BaseConfig's."
 )
+@click.option(
+    "--compose-rows", default=None, type=int, help="Stage 5 (skills on worked-out inputs) rows; default: BaseConfig's."
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--pool",
@@ -521,6 +524,7 @@ def pretrain_base_command(
     rows: int | None,
     navigate_rows: int | None,
     skill_rows: int | None,
+    compose_rows: int | None,
     seed: int,
     pool: str,
     check: bool,
@@ -531,7 +535,13 @@ def pretrain_base_command(
     from sftgen.experiment.jobs import limit_threads
     from sftgen.io import read_json
 
-    given = {"rows": rows, "lookup_rows": lookup_rows, "navigate_rows": navigate_rows, "skill_rows": skill_rows}
+    given = {
+        "rows": rows,
+        "lookup_rows": lookup_rows,
+        "navigate_rows": navigate_rows,
+        "skill_rows": skill_rows,
+        "compose_rows": compose_rows,
+    }
     sizes = {k: v for k, v in given.items() if v is not None}
     if check:
         _check_shipped_base(preset, out, progress=sys.stderr.isatty())

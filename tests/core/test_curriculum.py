@@ -89,13 +89,18 @@ def test_the_probe_asks_in_the_same_layout_as_training() -> None:
 
 def test_base_config_names_bad_sizes_and_skips_empty_stages() -> None:
     with pytest.raises(ValueError, match="lookup_rows"):
-        BaseConfig(rows=0, lookup_rows=0, skill_rows=0).validate()
+        BaseConfig(rows=0, lookup_rows=0, skill_rows=0, compose_rows=0).validate()
     with pytest.raises(ValueError, match="lookup_queries"):
         BaseConfig(lookup_queries=0).validate()
-    assert [stage.name for stage in BaseConfig(lookup_rows=0).stages()] == ["mix", "skills"]
-    lookup, mix, skills = BaseConfig().stages()
+    assert [stage.name for stage in BaseConfig(lookup_rows=0, compose_rows=0).stages()] == ["mix", "skills"]
+    lookup, mix, skills, compose = BaseConfig().stages()
     assert (lookup.queries, lookup.stop_loss, mix.queries, mix.stop_loss) == (4, 0.05, 1, None)  # tasks ask once
     assert (skills.lr, skills.scheduler, skills.mix["skills"]) == (2e-3, "cosine", 0.85)
+    assert (compose.rows, compose.lr, compose.scheduler, compose.mix["compose"]) == (48_000, 1e-3, "cosine", 0.45)
+    with pytest.raises(ValueError, match="compose_lr"):
+        BaseConfig(compose_lr=0).validate()
+    with pytest.raises(ValueError, match="compose_mix"):
+        BaseConfig(compose_mix={"composition": 1.0}).validate()
     with pytest.raises(ValueError, match="skill_tasks"):
         BaseConfig(skill_tasks=("chess",)).validate()
     with pytest.raises(ValueError, match="presume no skill"):
@@ -108,13 +113,13 @@ def test_base_config_names_bad_sizes_and_skips_empty_stages() -> None:
 
 
 def test_the_navigation_stage_is_optional_and_keeps_cached_names() -> None:
-    assert [stage.name for stage in BaseConfig().stages()] == ["lookup", "mix", "skills"]
-    navigate = BaseConfig(navigate_rows=100).stages()[-2]
+    assert [stage.name for stage in BaseConfig().stages()] == ["lookup", "mix", "skills", "compose"]
+    navigate = BaseConfig(navigate_rows=100).stages()[-3]
     assert (navigate.name, navigate.rows, navigate.queries, navigate.lr) == ("navigate", 100, 1, BaseConfig().mix_lr)
     assert navigate.mix == {"navigate": 0.7, "lookup": 0.3}
     # Settings added later enter the name only when changed, so a default base keeps its name across releases
-    # (it changes with the curriculum version: v6 added the skills stage).
-    assert BaseConfig().fingerprint() == "e9a34f89f8c31df5"
+    # (it changes with the curriculum version: v6 added the skills stage, v7 the compose stage).
+    assert BaseConfig().fingerprint() == "5a962a2729d7fa01"
     assert BaseConfig(pool="codes").fingerprint() != BaseConfig().fingerprint()
     assert BaseConfig(navigate_rows=100).fingerprint() != BaseConfig().fingerprint()
     assert (
@@ -177,3 +182,29 @@ def test_skills_rows_come_from_the_named_tasks_and_need_them() -> None:
     for row in rows:
         assert row["prompt"][0]["content"].startswith("arithmetic\nnumbers:")
         assert '"formula": "' in row["completion"][0]["content"]
+
+
+def test_compose_rows_write_the_numbers_as_sums_and_answer_with_the_worked_out_numbers() -> None:
+    import json
+
+    from sftgen.tasks.protocol import get_task
+
+    words, tokens = ["fox", "owl", "cat", "dog", "sun"], ["a", "b"]
+    with pytest.raises(ValueError, match="skill_tasks"):
+        next(curriculum_rows(4, 0, words, tokens, {"compose": 1.0}))
+    rows = list(curriculum_rows(60, 0, words, tokens, {"compose": 1.0}, 1, ("points",)))
+    assert {row["kind"] for row in rows} == {"compose"}
+    assert rows == list(curriculum_rows(60, 0, words, tokens, {"compose": 1.0}, 1, ("points",)))
+    sums = 0
+    for row in rows:
+        written = re.search(r"numbers:(\S+)", row["prompt"][0]["content"]).group(1).split(",")
+        numbers = json.loads(row["completion"][0]["content"])["number"]
+        assert [sum(int(part) for part in item.split("+")) for item in written] == numbers
+        sums += sum("+" in item for item in written)
+    assert 0.25 < sums / (4 * len(rows)) < 0.6  # half of the numbers that can be a sum (those >= 2) are
+    task = get_task("points")
+    for seed in range(20):  # the same draw as the plain row: the same numbers and formula, only written differently
+        plain = task.skill(np.random.default_rng(seed))
+        composed = task.skill(np.random.default_rng(seed), composed=True)
+        assert composed.completion == plain.completion and composed.correct(composed.completion)
+    assert get_task("sokoban").skill(np.random.default_rng(0), composed=True) is None

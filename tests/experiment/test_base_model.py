@@ -11,7 +11,7 @@ from sftgen.io import read_json
 
 pytestmark = pytest.mark.slow
 
-TINY = {"lookup_rows": 64, "rows": 64, "skill_rows": 64, "batch_size": 32}
+TINY = {"lookup_rows": 64, "rows": 64, "skill_rows": 64, "compose_rows": 64, "batch_size": 32}
 
 
 def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
@@ -27,6 +27,7 @@ def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
         "stage-0-lookup",
         "stage-1-mix",
         "stage-2-skills",
+        "stage-3-compose",
     ]
 
 

@@ -360,9 +360,14 @@ def test_text_reading_agents_answer_as_from_the_state_and_read_only_their_own_pr
 def test_a_skill_row_is_seeded_solved_by_its_completion_and_never_a_task_prompt(name: str) -> None:
     task = get_task(name)
     rows = [task.skill(np.random.default_rng(seed)) for seed in range(30)]
+    composed = [task.skill(np.random.default_rng(seed), composed=True) for seed in range(30)]
     if rows[0] is None:
-        assert all(row is None for row in rows)
+        assert all(row is None for row in rows + composed)
         return
+    assert all(row is not None and row.correct(row.completion) for row in composed)
+    assert [row.prompt for row in composed] == [
+        row.prompt for row in (task.skill(np.random.default_rng(seed), composed=True) for seed in range(30))
+    ]
     again = task.skill(np.random.default_rng(0))
     assert again is not None and (again.prompt, again.completion) == (rows[0].prompt, rows[0].completion)
     assert len({row.prompt for row in rows}) > 20

@@ -12,7 +12,9 @@ the ability itself, in the compact template's own layout (``actions:up=w1,...``)
 * ``values``: read declared J/Q/K values and report them, or the sum of a few cards;
 * ``copy``: copy random tokens, so every token of the vocabulary is seen as input and as output;
 * ``skills``: the general skills tasks presume a pretrained model has (``Task.skill``; General Points: making 24
-  from four numbers), drawn from the tasks named in ``skill_tasks``.
+  from four numbers), drawn from the tasks named in ``skill_tasks``;
+* ``compose``: the same skills with inputs that must first be worked out (``Task.skill(rng, composed=True)``;
+  General Points: a number written as a sum), so the skill is applied to what the answer has just read.
 
 Declared maps never equal an evaluation vocabulary in order (Base, Cardinal, Emoji, Numerical,
 Alphabetical, Random), so the base model has not seen any held-out mapping before evaluation.
@@ -31,7 +33,7 @@ from sftgen.tasks.grid import ACTIONS
 from sftgen.tasks.protocol import get_task
 from sftgen.variants import BASE, HELD_OUT_VOCABS, normalize_word
 
-KINDS = ("lookup", "lookup-far", "navigate", "values", "copy", "skills")
+KINDS = ("lookup", "lookup-far", "navigate", "values", "copy", "skills", "compose")
 DELTAS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 _EVAL_MAPS = {tuple(normalize_word(w) for w in v.words) for v in (BASE, *HELD_OUT_VOCABS)}
 
@@ -162,8 +164,8 @@ def curriculum_rows(
     unknown = set(mix) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown curriculum kinds {sorted(unknown)}; choose from {KINDS}")
-    if "skills" in mix and not skill_tasks:
-        raise ValueError("the skills kind needs skill_tasks: the tasks whose Task.skill rows to draw")
+    if {"skills", "compose"} & set(mix) and not skill_tasks:
+        raise ValueError("the skills and compose kinds need skill_tasks: the tasks whose Task.skill rows to draw")
     skill_sources = [get_task(name) for name in skill_tasks]
     kinds, weights = list(mix), np.array(list(mix.values()), dtype=float)
     made = attempt = 0
@@ -177,8 +179,9 @@ def curriculum_rows(
             example = navigate_example(rng, words)
         elif kind == "values":
             example = values_example(rng)
-        elif kind == "skills":
-            skill = skill_sources[int(rng.integers(len(skill_sources)))].skill(rng)
+        elif kind in ("skills", "compose"):
+            source = skill_sources[int(rng.integers(len(skill_sources)))]
+            skill = source.skill(rng, composed=True) if kind == "compose" else source.skill(rng)
             example = None if skill is None else (skill.prompt, skill.completion)
         else:
             example = copy_example(rng, tokens)

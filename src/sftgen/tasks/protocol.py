@@ -441,9 +441,12 @@ class Task(Protocol[StateT]):
         """Task-specific report figures from episode records (each with ``split``, ``success``, ``state``)."""
         ...
 
-    def skill(self, rng: np.random.Generator) -> SkillExample | None:
+    def skill(self, rng: np.random.Generator, composed: bool = False) -> SkillExample | None:
         """A row of the general skill this task presumes a pretrained model has (None: it presumes none beyond
-        the base curriculum's look-up and grid navigation); a pure function of ``rng``."""
+        the base curriculum's look-up and grid navigation); a pure function of ``rng``. ``composed``: the row's
+        inputs are written so they must first be worked out (General Points: a number as a sum), as the task's
+        answer first reads its inputs from declared words and then applies the skill; a task whose skill has no
+        such form returns its plain row."""
         ...
 
     # prompts read as text, the tiny tokenizer, the study's data sizes ------------------------------------

@@ -172,7 +172,7 @@ class KeysTask:
         caption = "Success rate by the optimal plan's length (moves), per keys split"
         return [FigureData("keys-plan-length", caption, "optimal plan length", "success", labels, series)]
 
-    def skill(self, rng: np.random.Generator) -> None:
+    def skill(self, rng: np.random.Generator, composed: bool = False) -> None:
         """None: the base curriculum's grid navigation is the skill keys presumes."""
         return None
 

@@ -187,9 +187,9 @@ class PointsTask:
         """None: the study's float check is counted by the report from :attr:`study` (``study.py``)."""
         return []
 
-    def skill(self, rng: np.random.Generator) -> SkillExample:
+    def skill(self, rng: np.random.Generator, composed: bool = False) -> SkillExample:
         """Making 24 from four numbers (the study's models know the game; a tiny base learns it): see skill.py."""
-        return arithmetic_example(rng)
+        return arithmetic_example(rng, composed)
 
     # prompts read as text, the tiny tokenizer, the study's data sizes ------------------------------------
     vocabulary: VocabularySample | None = VOCABULARY

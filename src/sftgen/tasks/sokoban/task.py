@@ -223,7 +223,7 @@ class SokobanTask:
         """None yet: the report's tables already cover what the study plots for Sokoban."""
         return []
 
-    def skill(self, rng: np.random.Generator) -> None:
+    def skill(self, rng: np.random.Generator, composed: bool = False) -> None:
         """None: the base curriculum's grid navigation is the skill Sokoban presumes."""
         return None
 
