@@ -64,7 +64,7 @@ class BaseConfig:
     needs under declared words — compute a move, answer its declared word — on box-free grids mixed with
     look-ups. It forms late: held-out navigation went 0.40 → 0.55 in 2,000 steps and 0.73 after 5,000.
 
-    The last stage (``skill_rows``, at ``skill_lr`` with a cosine decay) teaches the general skills the tasks in
+    The skills stage (``skill_rows``, at ``skill_lr`` with a cosine decay) teaches the general skills the tasks in
     ``skill_tasks`` presume (``Task.skill``: General Points' arithmetic of making 24), mixed with the curriculum
     so the look-up is kept. It is memorization of one formula per multiset of values: measured on the tiny
     preset, 6,000 steps of 85% such rows reached 0.50 on fresh draws (docs/results/).
