@@ -29,6 +29,18 @@ def test_same_seed_gives_identical_weights_and_probe(tmp_path: Path) -> None:
         "stage-2-skills",
         "stage-3-compose",
     ]
+    assert read_json(first / BASE_INFO)["resumed_stages"] == []
+
+
+def test_a_build_resumes_from_finished_stages_and_says_so(tmp_path: Path) -> None:
+    import shutil
+
+    first = pretrain_base(BaseConfig(**TINY), out=tmp_path / "a", progress=False)
+    weights = (first / "model.safetensors").read_bytes()
+    shutil.rmtree(first)  # as after a crash between the last stage and the export
+    again = pretrain_base(BaseConfig(**TINY), out=tmp_path / "a", progress=False)
+    assert (again / "model.safetensors").read_bytes() == weights
+    assert read_json(again / BASE_INFO)["resumed_stages"] == ["lookup", "mix", "skills", "compose"]
 
 
 def test_a_copy_head_base_is_the_plain_base_plus_a_seeded_fresh_head(tmp_path: Path) -> None:

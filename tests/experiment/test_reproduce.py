@@ -124,9 +124,10 @@ def test_the_base_model_is_cached_by_content_hash(smoke_run: Path, cache: Path) 
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
     assert info["fingerprint"] == recipe.base.fingerprint()
     stages = sorted(p.name for p in folder.parent.iterdir() if p.name.startswith("stage-"))
-    # smoke asks for the navigation stage; the skills stage comes last
-    assert stages == ["stage-0-lookup", "stage-1-mix", "stage-2-navigate", "stage-3-skills"]
-    assert info["replay_data"] == str((folder.parent / "stage-3-skills" / "data").resolve())
+    # smoke asks for the navigation stage; the skills and compose stages come last
+    assert stages == ["stage-0-lookup", "stage-1-mix", "stage-2-navigate", "stage-3-skills", "stage-4-compose"]
+    assert info["replay_data"] == str((folder.parent / "stage-4-compose" / "data").resolve())
+    assert info["resumed_stages"] == []  # every stage trained by this build
     assert BaseConfig(rows=10).fingerprint() != BaseConfig(rows=11).fingerprint()
 
 
