@@ -168,15 +168,21 @@ def test_navigate_probe_counts_any_optimal_move_but_only_in_the_declared_words()
     assert always_first["alphabetical"] == 0.0  # "1" is not an alphabetical word
 
 
+def _skill_rows(kind: str, n: int) -> list[dict]:
+    """``n`` rows of skill ``kind`` from General Points, after checking the kind needs named tasks and is seeded."""
+    words, tokens = ["fox", "owl", "cat", "dog", "sun"], ["a", "b"]
+    with pytest.raises(ValueError, match="skill_tasks"):
+        next(curriculum_rows(4, 0, words, tokens, {kind: 1.0}))
+    rows = list(curriculum_rows(n, 0, words, tokens, {kind: 1.0}, 1, ("points",)))
+    assert {row["kind"] for row in rows} == {kind}
+    assert rows == list(curriculum_rows(n, 0, words, tokens, {kind: 1.0}, 1, ("points",)))
+    return rows
+
+
 def test_skills_rows_come_from_the_named_tasks_and_need_them() -> None:
     from sftgen.tasks.protocol import get_task
 
-    words, tokens = ["fox", "owl", "cat", "dog", "sun"], ["a", "b"]
-    with pytest.raises(ValueError, match="skill_tasks"):
-        next(curriculum_rows(4, 0, words, tokens, {"skills": 1.0}))
-    rows = list(curriculum_rows(40, 0, words, tokens, {"skills": 1.0}, 1, ("points",)))
-    assert {row["kind"] for row in rows} == {"skills"}
-    assert rows == list(curriculum_rows(40, 0, words, tokens, {"skills": 1.0}, 1, ("points",)))
+    rows = _skill_rows("skills", 40)
     skill = get_task("points").skill(np.random.default_rng(0))
     assert skill is not None and skill.prompt.startswith("arithmetic\n")
     for row in rows:
@@ -189,12 +195,7 @@ def test_compose_rows_write_the_numbers_as_sums_and_answer_with_the_worked_out_n
 
     from sftgen.tasks.protocol import get_task
 
-    words, tokens = ["fox", "owl", "cat", "dog", "sun"], ["a", "b"]
-    with pytest.raises(ValueError, match="skill_tasks"):
-        next(curriculum_rows(4, 0, words, tokens, {"compose": 1.0}))
-    rows = list(curriculum_rows(60, 0, words, tokens, {"compose": 1.0}, 1, ("points",)))
-    assert {row["kind"] for row in rows} == {"compose"}
-    assert rows == list(curriculum_rows(60, 0, words, tokens, {"compose": 1.0}, 1, ("points",)))
+    rows = _skill_rows("compose", 60)
     sums = 0
     for row in rows:
         written = re.search(r"numbers:(\S+)", row["prompt"][0]["content"]).group(1).split(",")
