@@ -53,7 +53,7 @@ class BaseStage:
 class BaseConfig:
     """Everything that determines a base model; its hash names the cached folder.
 
-    Two stages: dense look-up alone (``lookup_queries`` questions per row) until its training loss
+    Up to five stages. First dense look-up alone (``lookup_queries`` questions per row) until its training loss
     reaches ``lookup_stop_loss`` — the circuit forms in a late, seed-dependent phase transition, and the
     mix's other losses delay it — then the whole mix at the lower ``mix_lr``, its look-up rows asking
     one question as every task does, so every token is in distribution without overwriting the look-up
