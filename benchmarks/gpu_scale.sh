@@ -53,7 +53,7 @@ from sftgen.base.pretrain import BaseConfig, build_curriculum
 base, out, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 config = BaseConfig(**json.loads((base / "sftgen_base.json").read_text())["config"])
 stage = dataclasses.replace(next(s for s in config.stages() if s.name == "navigate"), rows=n)
-# the stage index picks the seeds: the base's own stages use 0-2
+# the stage index picks the seeds: the base's own stages use 0-4
 print("wrote", build_curriculum(config, stage, 987, out)["rows"], "replay rows of", stage.mix)
 EOF
 "${SFTGEN[@]}" generate diverse --task sokoban --n 500 --seed 9 --template compact --out "$WORK/data/probe" \

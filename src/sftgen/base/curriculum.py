@@ -180,8 +180,7 @@ def curriculum_rows(
         elif kind == "values":
             example = values_example(rng)
         elif kind in ("skills", "compose"):
-            source = skill_sources[int(rng.integers(len(skill_sources)))]
-            skill = source.skill(rng, composed=True) if kind == "compose" else source.skill(rng)
+            skill = skill_sources[int(rng.integers(len(skill_sources)))].skill(rng, composed=kind == "compose")
             example = None if skill is None else (skill.prompt, skill.completion)
         else:
             example = copy_example(rng, tokens)
