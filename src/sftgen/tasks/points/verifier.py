@@ -128,7 +128,8 @@ def _json_formula(region: str) -> str | None:
 
 def _find_formula(region: str) -> str | None:
     """JSON first (also with single quotes turned into double ones), then the first quoted formula field."""
-    for candidate in (region, region.replace("'", '"')):
+    requoted = region.replace("'", '"')
+    for candidate in (region, requoted) if requoted != region else (region,):  # without quotes: one pass, not two
         found = _json_formula(candidate)
         if found is not None:
             return found
