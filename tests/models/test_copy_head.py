@@ -116,3 +116,22 @@ def test_trl_fused_calls_score_the_mixture(tokenizer):
         assert fused.loss.item() == pytest.approx(expected.item(), rel=1e-5)
         assert fused.label_mask.sum().item() == (labels[0, 1:] != -100).sum().item()
         assert model(input_ids=ids, labels=labels).loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_attention_dropout_reaches_the_pointer_in_training_only(tokenizer):
+    """The pointer is an attention too: an SFT run's ``attention_dropout`` drops it out alike, and never in eval."""
+    from sftgen.train.modeling import set_attention_dropout
+
+    model = build_tiny_model("tiny-copy", tokenizer, seed=1)
+    with torch.no_grad():
+        model.copy_gate.bias.fill_(-40.0)  # only the pointer speaks, so its dropout shows in the output
+    model, _ = set_attention_dropout(model, None, 0.5)
+    for layer in model.model.layers:  # keep the backbone exact: what varies is the pointer alone
+        layer.self_attn.attention_dropout = 0.0
+    ids = torch.tensor([_ids(tokenizer, "actions:up=fox,down=horse,left=cat,right=dog")])
+    with torch.no_grad():
+        torch.manual_seed(0)
+        dropped = [model.train()(input_ids=ids).logits for _ in range(2)]
+        kept = [model.eval()(input_ids=ids).logits for _ in range(2)]
+    assert not torch.allclose(dropped[0], dropped[1])
+    assert torch.equal(kept[0], kept[1])

@@ -132,3 +132,13 @@ def test_viewer_draws_a_task_from_its_record_states(tmp_path: Path) -> None:
     assert len(episode["frames"]) == len(record["turns"]) + 1 and episode["ok"]
     assert all("holding:" in strings.items[i] for i in episode["frames"])
     assert state_episode({**record, "state": None}, "keys", StringTable())["frames"] == []
+
+
+def test_the_settings_table_names_every_regulariser_a_run_used() -> None:
+    """Two rows compare only when the reader sees what each was trained with, regularisers included."""
+    from sftgen.report.settings import _extras
+
+    assert _extras({"lora": {"enabled": False}, "proximity": {"kind": "none"}}) == "–"
+    config = {"proximity": {"kind": "kl", "alpha": 0.1}, "attention_dropout": 0.1, "neftune_noise_alpha": 5.0}
+    assert _extras(config) == "kl α=0.1, attention dropout 0.1, NEFTune α=5"
+    assert _extras({"attention_dropout": 0.0, "neftune_noise_alpha": None}) == "–"

@@ -78,6 +78,10 @@ def test_unknown_keys_and_wrong_types_name_the_field(data, field):
         ({"save_steps": 0}, "save_steps"),
         ({"model_dtype": "int8"}, "model_dtype"),
         ({"dataset_num_proc": 0}, "dataset_num_proc"),
+        ({"attention_dropout": 1.0}, "attention_dropout"),
+        ({"attention_dropout": -0.1}, "attention_dropout"),
+        ({"neftune_noise_alpha": 0.0}, "neftune_noise_alpha"),
+        ({"neftune_noise_alpha": float("inf")}, "neftune_noise_alpha"),
         ({"lora": LoraSettings(r=0)}, "lora.r"),
         ({"lora": LoraSettings(dropout=1.0)}, "lora.dropout"),
     ],
@@ -165,3 +169,12 @@ def test_tokenizing_processes_reach_trl(tmp_path):
 
     assert sft_args(good(out=str(tmp_path)), bf16=False, use_cuda=False).dataset_num_proc is None
     assert sft_args(good(out=str(tmp_path), dataset_num_proc=3), bf16=False, use_cuda=False).dataset_num_proc == 3
+
+
+def test_neftune_reaches_trl(tmp_path):
+    """Off unless asked; then transformers' Trainer hooks the input embeddings with that alpha."""
+    from sftgen.train.sft import sft_args
+
+    assert sft_args(good(out=str(tmp_path)), bf16=False, use_cuda=False).neftune_noise_alpha is None
+    args = sft_args(good(out=str(tmp_path), neftune_noise_alpha=5.0), bf16=False, use_cuda=False)
+    assert args.neftune_noise_alpha == 5.0

@@ -156,6 +156,8 @@ class CopyHeadForCausalLM(LlamaForCausalLM):
             allowed = allowed & attention_mask[:, None, -total:].bool()
         pointer = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
         pointer = torch.nan_to_num(pointer)  # a row with nothing to attend to (all padding) copies nothing
+        if self.training and self.config.attention_dropout:  # the pointer is an attention: dropped out alike
+            pointer = F.dropout(pointer, p=self.config.attention_dropout)
         sources = ids[:, None, :].expand(-1, queries, -1)
         if select is not None:
             hidden, pointer, sources = hidden[select], pointer[select], sources[select]

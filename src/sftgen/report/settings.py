@@ -24,7 +24,7 @@ SETTINGS_HEADER = [
     "epochs",
     "frozen",
     "expanded",
-    "LoRA / proximity",
+    "LoRA / proximity / regularisers",
     "trained / all parameters",
 ]
 
@@ -46,6 +46,10 @@ def _extras(config: dict[str, Any]) -> str:
     parts = [f"LoRA r={lora.get('r')}"] if lora.get("enabled") else []
     if proximity.get("kind", "none") != "none":
         parts.append(f"{proximity['kind']} α={proximity.get('alpha')}")
+    if config.get("attention_dropout"):
+        parts.append(f"attention dropout {config['attention_dropout']:g}")
+    if config.get("neftune_noise_alpha"):
+        parts.append(f"NEFTune α={config['neftune_noise_alpha']:g}")
     return ", ".join(parts) or "–"
 
 

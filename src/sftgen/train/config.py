@@ -234,6 +234,20 @@ class SFTRunConfig(TypedConfig):
     report_to: str = shared("report_to")
     bf16: bool | None = shared("bf16")
     model_dtype: str | None = shared("model_dtype")
+    attention_dropout: float | None = field(
+        default=None,
+        metadata={
+            "help": "dropout on attention weights while training (a regulariser against leaning on any one prompt "
+            "token); null = the model's own setting (0 for the tiny models)"
+        },
+    )
+    neftune_noise_alpha: float | None = field(
+        default=None,
+        metadata={
+            "help": "NEFTune: uniform noise of scale alpha / sqrt(length x width) on the input embeddings while "
+            "training (Jain et al. 2023; transformers' neftune_noise_alpha); null = off"
+        },
+    )
     group_by_length: bool = field(
         default=False,
         metadata={"help": "batch rows of similar length together (less padding: faster with mixed lengths)"},
@@ -345,6 +359,13 @@ class SFTRunConfig(TypedConfig):
             raise ConfigError("grad_accum", f"must be >= 1, got {self.grad_accum}")
         if self.max_length < 8:
             raise ConfigError("max_length", f"must be >= 8 tokens, got {self.max_length}")
+        if self.attention_dropout is not None and not 0 <= self.attention_dropout < 1:
+            raise ConfigError("attention_dropout", f"must be in [0, 1) or null, got {self.attention_dropout}")
+        if self.neftune_noise_alpha is not None and (
+            not math.isfinite(self.neftune_noise_alpha) or self.neftune_noise_alpha <= 0
+        ):
+            alpha = self.neftune_noise_alpha
+            raise ConfigError("neftune_noise_alpha", f"must be a finite number > 0 or null, got {alpha}")
 
     def _validate_schedule(self) -> None:
         if self.epochs is None and self.max_steps is None:

@@ -139,6 +139,21 @@ def expand_blocks(model: Any, after: int, blocks: int) -> Any:
     return model
 
 
+def set_attention_dropout(model: Any, init_kwargs: dict | None, rate: float) -> tuple[Any, dict | None]:
+    """The model (or, for a name TRL loads later, its loading kwargs) with attention dropout ``rate``.
+
+    Why every module: a Llama attention layer copies ``config.attention_dropout`` when it is built, so a model
+    already loaded keeps the old rate unless each layer is told; the config is updated too so checkpoints say it.
+    """
+    if isinstance(model, str):
+        return model, {**(init_kwargs or {}), "attention_dropout": rate}
+    model.config.attention_dropout = rate
+    for module in model.modules():
+        if isinstance(getattr(module, "attention_dropout", None), float):
+            module.attention_dropout = rate
+    return model, init_kwargs
+
+
 def _has_identity_outputs(layer: Any) -> bool:
     attention, mlp = getattr(layer, "self_attn", None), getattr(layer, "mlp", None)
     return hasattr(attention, "o_proj") and hasattr(mlp, "down_proj") and hasattr(attention, "layer_idx")

@@ -35,7 +35,13 @@ from sftgen.train.callbacks import StopAtLossCallback
 from sftgen.train.config import SFTRunConfig
 from sftgen.train.data import DataSource, load_training_dataset, mixed_counts, prompt_family, read_source
 from sftgen.train.lifecycle import Built, Method, RunResult, check_start, execute, run_callbacks, trl_args
-from sftgen.train.modeling import build_model, expand_blocks, freeze_parameters, lora_config
+from sftgen.train.modeling import (
+    build_model,
+    expand_blocks,
+    freeze_parameters,
+    lora_config,
+    set_attention_dropout,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +86,7 @@ def sft_args(config: SFTRunConfig, bf16: bool, use_cuda: bool) -> Any:
         assistant_only_loss=False,
         packing=False,
         dataset_num_proc=config.dataset_num_proc,
+        neftune_noise_alpha=config.neftune_noise_alpha,
     )
 
 
@@ -98,6 +105,8 @@ class SFTRun(Method):
         dataset = load_training_dataset(plan.sources, config.mix_weights, config.seed)
         model, tokenizer, init_kwargs = build_model(config, plan.resume_from, bf16)
         model = expand_blocks(model, config.expand.after, config.expand.blocks)
+        if config.attention_dropout is not None:
+            model, init_kwargs = set_attention_dropout(model, init_kwargs, config.attention_dropout)
         args.model_init_kwargs = init_kwargs
         info = {**plan.family, "base_model": config.model, "lora": config.lora.enabled}
         callbacks = run_callbacks(config, tokenizer, info)
