@@ -238,7 +238,8 @@ class SFTRunConfig(TypedConfig):
         default=None,
         metadata={
             "help": "dropout on attention weights while training (a regulariser against leaning on any one prompt "
-            "token); null = the model's own setting (0 for the tiny models)"
+            "token); null = the model's own setting (0 for the tiny models). Checkpoints keep the rate in their "
+            "config, as transformers saves it: a later run from one trains with it unless it sets its own"
         },
     )
     neftune_noise_alpha: float | None = field(
