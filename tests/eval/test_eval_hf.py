@@ -71,6 +71,18 @@ def test_auto_template_comes_from_the_model_folder(tmp_path, tiny_model, full_to
     assert all(r["template"] == "compact" and r["turns"][0]["prompt"].startswith("24 game") for r in records)
 
 
+def test_the_final_model_stands_for_the_checkpoint_of_its_own_step(tmp_path):
+    """Same step, same weights: one curve point, named ``final``; an earlier final step keeps every checkpoint."""
+    run = tmp_path / "run"
+    for name in ("checkpoint-2", "checkpoint-4", "final"):
+        (run / name).mkdir(parents=True)
+        (run / name / "config.json").write_text("{}")
+    (run / "final" / "trainer_state.json").write_text(json.dumps({"global_step": 4}))
+    assert [(c.name, c.step) for c in find_checkpoints(run)] == [("checkpoint-2", 2), ("final", 4)]
+    (run / "final" / "trainer_state.json").write_text(json.dumps({"global_step": 5}))  # stopped later
+    assert [c.name for c in find_checkpoints(run)] == ["checkpoint-2", "checkpoint-4", "final"]
+
+
 def test_sweep_over_two_checkpoints_writes_curves(tmp_path, tiny_model, full_tokenizer):
     run = tmp_path / "run"
     _save(tiny_model, full_tokenizer, run / "checkpoint-2")

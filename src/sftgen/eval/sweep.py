@@ -51,7 +51,11 @@ def _final_step(folder: Path) -> int | None:
 
 
 def find_checkpoints(run_dir: Path) -> list[Checkpoint]:
-    """``checkpoint-N`` folders sorted by N, then the final model (the run folder itself, or final/ or model/)."""
+    """``checkpoint-N`` folders sorted by N, then the final model (the run folder itself, or final/ or model/).
+
+    A checkpoint saved at the final model's own step holds the same weights, so the final model stands for it:
+    evaluating both would cost a curve point and draw the same step twice.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"no run folder at {run_dir}")
@@ -67,6 +71,8 @@ def find_checkpoints(run_dir: Path) -> list[Checkpoint]:
         step = _final_step(final) or _final_step(run_dir)
         if step is None and found:
             step = found[-1].step
+        if found and step is not None and found[-1].step == step:
+            found.pop()
         found.append(Checkpoint("final", final, step))
     if not found:
         raise FileNotFoundError(f"{run_dir} holds no checkpoint-N folder and no final model (config.json)")

@@ -116,8 +116,12 @@ def _teacher_data(recipe: Recipe, task: Any, kind: str, folder: Path, log: Log) 
 
 
 def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Path]:
-    """Every dataset the recipe's methods read, by (task, data kind); CoT from the teacher when the recipe has one."""
-    folders = {}
+    """Every dataset the recipe's methods read, by (task, data kind); CoT from the teacher when the recipe has one.
+
+    Datasets not yet built are built ``recipe.parallel`` at a time: each is independent and bound to one core
+    (level generation and solving), and the main job waits for all of them before training starts.
+    """
+    folders, todo = {}, []
     for task in recipe.tasks:
         for kind in recipe.data_kinds():
             folder = out / "data" / task.task / kind
@@ -139,9 +143,22 @@ def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Pat
                 config
             ):
                 log(f"data {task.task}/{kind}: building {task.n} instances")
-                build_dataset(config, folder, overwrite=True, progress=False)
+                todo.append((config, folder))
             folders[(task.task, kind)] = folder
+    _build_all(todo, recipe.parallel)
     return folders
+
+
+def _build_all(todo: list[tuple[BuildConfig, Path]], parallel: int) -> None:
+    if parallel < 2 or len(todo) < 2:
+        for config, folder in todo:
+            build_dataset(config, folder, overwrite=True, progress=False)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=context) as pool:
+        builds = [pool.submit(build_dataset, config, folder, overwrite=True, progress=False) for config, folder in todo]
+        for build in builds:
+            build.result()  # a failed build fails the run here, before any training
 
 
 def _sampling(recipe: Recipe) -> dict[str, Any]:
