@@ -21,6 +21,15 @@ from sftgen.train.config import TINY_MODELS
 console = Console()
 
 
+def log_event(message: str) -> None:
+    """One event, stamped with its time; the message's further lines (the stage-time table) printed as they are:
+    under the stamp and the source column they would wrap to one cell per line in a log file or a narrow terminal."""
+    first, _, rest = message.partition("\n")
+    console.log(first)
+    if rest:
+        console.print(rest, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fail(message: str) -> None:
     raise click.ClickException(message)
 
@@ -602,9 +611,7 @@ def reproduce_command(
         _fail(f"recipe {err}")
     out = out or Path("runs") / recipe.name
     try:
-        results = reproduce(
-            recipe, out, resume=resume, report=not no_report, log=console.log, rebuild_base=rebuild_base
-        )
+        results = reproduce(recipe, out, resume=resume, report=not no_report, log=log_event, rebuild_base=rebuild_base)
     except (FileExistsError, ValueError, RuntimeError) as err:
         _fail(describe_error(err))
     console.print(f"[green]done[/] in {results['wall_seconds']:.0f} s; report: {out / 'report.md'}")

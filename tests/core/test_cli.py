@@ -254,3 +254,19 @@ def test_pretrain_base_refuses_bad_sizes_before_any_work(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["pretrain-base", "--out", str(tmp_path / "b"), "--navigate-rows", "-1"])
     assert result.exit_code != 0 and "navigate_rows" in result.output
     assert not (tmp_path / "b").exists()
+
+
+def test_a_logged_table_keeps_its_lines_in_a_narrow_log(monkeypatch):
+    """reproduce's stage-time table under console.log wrapped to one cell per line in a piped log (seen in a run)."""
+    import sftgen.cli as cli
+    from sftgen.experiment.timing import StageTimes
+
+    times = StageTimes()
+    times.add("checkpoint sweep sokoban/answer-only/seed0", 23.7)
+    narrow = Console(file=io.StringIO(), width=60, record=True)
+    monkeypatch.setattr(cli, "console", narrow)
+    cli.log_event(f"wall time per stage:\n{times.table()}")
+    text = narrow.export_text()
+    assert "wall time per stage" in text
+    for line in times.table().splitlines():
+        assert line in text.splitlines()
