@@ -25,7 +25,7 @@ def log_event(message: str) -> None:
     """One event, stamped with its time; the message's further lines (the stage-time table) printed as they are:
     under the stamp and the source column they would wrap to one cell per line in a log file or a narrow terminal."""
     first, _, rest = message.partition("\n")
-    console.log(first)
+    console.log(first, _stack_offset=2)  # the source column names the caller (runner.py:N), not this line
     if rest:
         console.print(rest, markup=False, highlight=False, soft_wrap=True)
 
