@@ -42,6 +42,7 @@ from sftgen.train.modeling import (
     lora_config,
     set_attention_dropout,
 )
+from sftgen.train.pretokenize import for_trainer
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,10 @@ class SFTRun(Method):
         if config.attention_dropout is not None:
             model, init_kwargs = set_attention_dropout(model, init_kwargs, config.attention_dropout)
         args.model_init_kwargs = init_kwargs
+        dataset, prepared = for_trainer(dataset, tokenizer, args)
+        if prepared:  # the same ids and labels TRL's own preparation would build (sftgen.train.pretokenize)
+            args.dataset_kwargs = {**(args.dataset_kwargs or {}), "skip_prepare_dataset": True}
+            logger.info("tokenized %d rows in batches; TRL's per-row preparation skipped", len(dataset))
         info = {**plan.family, "base_model": config.model, "lora": config.lora.enabled}
         callbacks = run_callbacks(config, tokenizer, info)
         if config.stop_at_loss is not None:
