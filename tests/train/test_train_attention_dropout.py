@@ -18,3 +18,15 @@ def test_attention_dropout_reaches_every_layer_and_the_saved_config(tiny_tokeniz
         "org/name",
         {"dtype": "bfloat16", "attention_dropout": 0.2},
     )
+
+
+def test_attention_dropout_replaces_an_integer_rate(tiny_tokenizer):
+    """A config written with ``"attention_dropout": 0`` gives every layer an int; it is replaced all the same."""
+    from sftgen.models.tiny import build_tiny_model
+
+    model = build_tiny_model("tiny", tiny_tokenizer, seed=0)
+    for module in model.modules():
+        if hasattr(module, "attention_dropout"):
+            module.attention_dropout = 0
+    model, _ = set_attention_dropout(model, None, 0.05)
+    assert {m.attention_dropout for m in model.modules() if hasattr(m, "attention_dropout")} == {0.05}

@@ -149,7 +149,8 @@ def set_attention_dropout(model: Any, init_kwargs: dict | None, rate: float) -> 
         return model, {**(init_kwargs or {}), "attention_dropout": rate}
     model.config.attention_dropout = rate
     for module in model.modules():
-        if isinstance(getattr(module, "attention_dropout", None), float):
+        current = getattr(module, "attention_dropout", None)
+        if isinstance(current, (int, float)) and not isinstance(current, bool):  # configs may hold an int 0
             module.attention_dropout = rate
     return model, init_kwargs
 
