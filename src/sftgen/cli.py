@@ -253,7 +253,7 @@ def play_command(task: str, variant: str | None, difficulty: str | None, seed: i
 
 
 @main.command("bench")
-@click.argument("name", type=click.Choice(["generation", "eval", "train", "method_steps"]))
+@click.argument("name", type=click.Choice(["generation", "eval", "train", "method_steps", "sft_tokenize"]))
 @click.option("--json", "json_path", default=None, type=click.Path(path_type=Path), help="Also write rows as JSON.")
 @click.option("--quick", is_flag=True, help="Fewer repetitions (for a smoke check, not for numbers).")
 def bench_command(name: str, json_path: Path | None, quick: bool) -> None:

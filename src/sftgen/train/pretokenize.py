@@ -35,17 +35,10 @@ def can_pretokenize(dataset: Any, tokenizer: Any) -> bool:
     return _is_chat(first["prompt"]) and _is_chat(first["completion"])
 
 
-def _common_prefix(ids: list[int], other: list[int]) -> int:
-    length = 0
-    for token, other_token in zip(ids, other, strict=False):
-        if token != other_token:
-            break
-        length += 1
-    return length
-
-
 def _labelled(prompt_ids: list[int], ids: list[int], max_length: int | None, keep: str) -> tuple[list, list]:
-    start = _common_prefix(prompt_ids, ids)
+    from trl.data_utils import common_prefix_length
+
+    start = common_prefix_length(prompt_ids, ids)
     labels = [IGNORE] * start + ids[start:]
     if max_length is not None:
         cut = slice(None, max_length) if keep == "keep_start" else slice(-max_length, None)
