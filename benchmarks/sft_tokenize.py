@@ -27,7 +27,6 @@ def _trainer_seconds(dataset, tokenizer, args, batch: bool):
         dataset, prepared = for_trainer(dataset, tokenizer, args)
         if not prepared:
             raise RuntimeError("the batch path stood aside on sftgen's own rows")
-        args.dataset_kwargs = {"skip_prepare_dataset": True}
     trainer = SFTGenTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     return time.perf_counter() - start, trainer.train_dataset
 

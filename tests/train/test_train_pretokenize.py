@@ -51,8 +51,8 @@ def test_same_ids_and_labels_as_trl(tiny_tokenizer, tmp_path, task, kind, templa
     dataset = _dataset(rows(3, template=template, kind=kind, task=task)[:12])
     args = _args(tmp_path)
     ours, prepared = for_trainer(dataset, tiny_tokenizer, args)
-    theirs = _trl_prepared(dataset, tiny_tokenizer, args)
-    assert prepared
+    theirs = _trl_prepared(dataset, tiny_tokenizer, _args(tmp_path))
+    assert prepared and args.dataset_kwargs["skip_prepare_dataset"]  # the trainer must not prepare them again
     assert ours.column_names == ["input_ids", "labels"]
     assert ours["input_ids"][:] == theirs["input_ids"][:]
     assert ours["labels"][:] == theirs["labels"][:]
@@ -65,10 +65,14 @@ def test_truncation_and_dropped_rows_as_trl(tiny_tokenizer, tmp_path, mode):
     # General Points prompts are ~36 tokens, Sokoban's ~72: at 50, only keep_start leaves Sokoban rows no label
     dataset = _dataset(rows(6, task="points")[:6] + rows(3)[:6])
     cut = 50
-    args = _args(tmp_path, max_length=cut)
-    args.truncation_mode = mode
-    ours, prepared = for_trainer(dataset, tiny_tokenizer, args)
-    theirs = _trl_prepared(dataset, tiny_tokenizer, args)
+
+    def truncating():
+        args = _args(tmp_path, max_length=cut)
+        args.truncation_mode = mode
+        return args
+
+    ours, prepared = for_trainer(dataset, tiny_tokenizer, truncating())
+    theirs = _trl_prepared(dataset, tiny_tokenizer, truncating())
     assert prepared and max(len(ids) for ids in ours["input_ids"][:]) == cut
     assert len(ours) == (6 if mode == "keep_start" else 12)
     assert ours["input_ids"][:] == theirs["input_ids"][:] and ours["labels"][:] == theirs["labels"][:]
@@ -94,8 +98,10 @@ def test_falls_back_when_batch_ids_disagree_with_trl(tiny_tokenizer, tmp_path, m
         return out.map(lambda r: {"input_ids": r["input_ids"] + [tokenizer.eos_token_id]})
 
     monkeypatch.setattr(pretokenize_module, "pretokenize", one_token_more)
-    same, prepared = for_trainer(dataset, tiny_tokenizer, _args(tmp_path))
+    args = _args(tmp_path)
+    same, prepared = for_trainer(dataset, tiny_tokenizer, args)
     assert not prepared and same is dataset
+    assert not (args.dataset_kwargs or {}).get("skip_prepare_dataset")  # TRL prepares them as usual
 
 
 def test_sft_run_trains_on_batch_tokenized_rows(small_data, tmp_path):

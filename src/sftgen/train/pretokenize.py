@@ -48,7 +48,8 @@ def _labelled(prompt_ids: list[int], ids: list[int], max_length: int | None, kee
 
 def for_trainer(dataset: Any, tokenizer: Any, args: Any) -> tuple[Any, bool]:
     """``(rows, True)`` tokenized here when TRL would read ``dataset`` as plain chat prompt/completion rows under
-    ``args`` and its first rows tokenize to the ids TRL's per-row call gives; else ``(dataset, False)``, for TRL."""
+    ``args`` and its first rows tokenize to the ids TRL's per-row call gives, with ``args`` told to skip TRL's own
+    preparation; else ``(dataset, False)`` and ``args`` untouched, for TRL."""
     plain = (
         args.completion_only_loss is not False
         and not args.assistant_only_loss
@@ -70,7 +71,9 @@ def for_trainer(dataset: Any, tokenizer: Any, args: Any) -> tuple[Any, bool]:
         ids, labels = _labelled(list(prompt["input_ids"]), list(whole["input_ids"]), None, "keep_start")
         if index >= len(ours) or ours[index] != {"input_ids": ids, "labels": labels}:
             return dataset, False
-    return pretokenize(dataset, tokenizer, args.max_length, args.truncation_mode), True
+    rows = pretokenize(dataset, tokenizer, args.max_length, args.truncation_mode)
+    args.dataset_kwargs = {**(args.dataset_kwargs or {}), "skip_prepare_dataset": True}
+    return rows, True
 
 
 def pretokenize(dataset: Any, tokenizer: Any, max_length: int | None, truncation_mode: str = "keep_start") -> Any:

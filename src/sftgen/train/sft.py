@@ -111,7 +111,6 @@ class SFTRun(Method):
         args.model_init_kwargs = init_kwargs
         dataset, prepared = for_trainer(dataset, tokenizer, args)
         if prepared:  # the same ids and labels TRL's own preparation would build (sftgen.train.pretokenize)
-            args.dataset_kwargs = {**(args.dataset_kwargs or {}), "skip_prepare_dataset": True}
             logger.info("tokenized %d rows in batches; TRL's per-row preparation skipped", len(dataset))
         info = {**plan.family, "base_model": config.model, "lora": config.lora.enabled}
         callbacks = run_callbacks(config, tokenizer, info)
