@@ -84,6 +84,9 @@ def test_stands_aside_for_what_it_does_not_copy(tiny_tokenizer, tmp_path):
     packed = _args(tmp_path)
     packed.packing = True
     assert not for_trainer(dataset, tiny_tokenizer, packed)[1]
+    shuffled = _args(tmp_path)
+    shuffled.shuffle_dataset = True
+    assert not for_trainer(dataset, tiny_tokenizer, shuffled)[1]
     text = dataset.map(lambda r: {"prompt": "say", "completion": "it"})
     assert not for_trainer(text, tiny_tokenizer, _args(tmp_path))[1]
 

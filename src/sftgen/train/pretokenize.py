@@ -55,6 +55,7 @@ def for_trainer(dataset: Any, tokenizer: Any, args: Any) -> tuple[Any, bool]:
         and not args.assistant_only_loss
         and not args.packing
         and not args.padding_free
+        and not args.shuffle_dataset  # TRL shuffles inside the preparation this would skip
         and not (args.dataset_kwargs or {}).get("skip_prepare_dataset")
         and args.chat_template_path is None
         and args.eos_token is None
