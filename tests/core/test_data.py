@@ -460,7 +460,7 @@ def test_paraphrase_rows_use_only_the_training_pool(task: str) -> None:
 def test_compact_template_rows() -> None:
     for row in iter_rows(BuildConfig("diverse-cot", "sokoban", 1, SEED, template="compact"), frozenset()):
         prompt = row["prompt"][0]["content"]
-        assert prompt.startswith("sokoban\nactions:up=")
+        assert prompt.startswith("sokoban\nboard:\n") and "\nactions:up=" in prompt
         assert list(read_declared_words(prompt).words) == row["words"]
     for row in iter_rows(BuildConfig("cot", "points", 2, SEED, template="compact"), frozenset()):
         assert row["prompt"][0]["content"].startswith("24 game\nvalues:J=10,Q=10,K=10\ncards:")

@@ -271,6 +271,20 @@ def test_paraphrases_are_distinct_texts() -> None:
     assert len(pts) == paraphrase_count("points")
 
 
+def test_compact_sokoban_draws_the_room_inside_its_wall_before_the_declared_words() -> None:
+    assert _sokoban("numerical", template="compact") == (
+        "sokoban\nboard:\n_P__\n_X#_\n_O__\n____\nactions:up=1,down=2,left=3,right=4\nformat:answer"
+    )
+    assert _sokoban("empty", template="compact") == "sokoban\nboard:\n_P__\n_X#_\n_O__\n____\nformat:answer"
+    assert read_board(_sokoban("base", template="compact")) == BOARD
+
+
+def test_compact_sokoban_refuses_a_board_without_its_wall() -> None:
+    open_room = Board.from_rows(["_P_", "_X_", "_O_"])
+    with pytest.raises(ValueError, match="outer wall"):
+        sokoban_messages(open_room, None, PromptStyle("compact"))
+
+
 def test_prompt_style_validation() -> None:
     with pytest.raises(ValueError, match="template"):
         PromptStyle("fancy")

@@ -21,6 +21,7 @@ from sftgen.prompts import (
     compact_board,
     compact_format,
     fill_template,
+    read_compact_board,
     read_declared_words,
     read_study_grid,
     task_templates,
@@ -32,11 +33,30 @@ from .board import ACTIONS, Board
 from .solver import solve
 
 
+def inside_the_wall(rows: list[str]) -> list[str]:
+    """A room's rows without its outer wall ring, which the compact template leaves out: every generated room is
+    walled all round (``rooms.py``), so the ring tells a model nothing, yet it is 22 of a 6x6 prompt's 78 tokens
+    (docs/results/2026-12-05-compact-board.md)."""
+    ring = rows[0] + rows[-1] + "".join(row[0] + row[-1] for row in rows)
+    if len(rows) < 3 or len(rows[0]) < 3 or set(ring) != {"#"}:
+        raise ValueError("the compact template draws a room inside its outer wall, and this board has no such wall")
+    return [row[1:-1] for row in rows[1:-1]]
+
+
+def with_the_wall(rows: list[str]) -> list[str]:
+    """The outer wall ring put back around rows :func:`inside_the_wall` took it from."""
+    width = len(rows[0]) + 2 if rows else 2
+    return ["#" * width, *(f"#{row}#" for row in rows), "#" * width]
+
+
 def _compact_sokoban(board: Board, declared: ActionVocab | None, response_format: str) -> str:
-    lines = ["sokoban"]
+    """The room inside its wall, then the declared words. Why the board first: a causal model's board positions
+    then cannot see the declaration, so a policy learned under one fixed declaration is computed the same way
+    under another (the fake split measures exactly that), and the declared words sit next to the answer that
+    copies one (docs/results/2026-12-05-compact-board.md)."""
+    lines = ["sokoban", *compact_board(inside_the_wall(board.to_rows()))]
     if declared is not None:
         lines.append(compact_actions(declared.words))
-    lines.extend(compact_board(board.to_rows()))
     lines.append(compact_format(response_format))
     return "\n".join(lines)
 
@@ -60,14 +80,17 @@ def sokoban_messages(board: Board, declared: ActionVocab | None, style: PromptSt
 
 # --- reading a prompt back ---------------------------------------------------------------------------
 
-_COMPACT_ROW = re.compile(r"^[#_OXP√S](?: ?[#_OXP√S]){2,}$")  # compact rows, or `sftgen play`'s spaced ones
+_SPACED_ROW = re.compile(r"^[#_OXP√S](?: ?[#_OXP√S]){2,}$")  # `sftgen play`'s rows (walled, spaced or not)
 
 
 def read_board(prompt: str) -> Board:
-    """The board drawn in a Sokoban prompt (study or compact rendering)."""
+    """The board drawn in a Sokoban prompt (study rendering, the compact one inside its wall, or rows as shown by
+    ``sftgen play``)."""
     rows = read_study_grid(prompt)
+    if not rows and read_compact_board(prompt):
+        rows = with_the_wall(read_compact_board(prompt))
     if not rows:
-        rows = [line.replace(" ", "") for line in prompt.split("\n") if _COMPACT_ROW.match(line)]
+        rows = [line.replace(" ", "") for line in prompt.split("\n") if _SPACED_ROW.match(line)]
     if not rows:
         raise ValueError("no board found in the prompt")
     return Board.from_rows(rows)
