@@ -41,8 +41,8 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
      "whatever other splits are listed and on every machine."),
     ("Tiny models read a compact template",
      "Models trained from scratch here see a compact rendering (one token per board cell, the mapping written as "
-     "`actions:up=1,down=2,…`); pretrained models see the study's text. The run header says which template each "
-     "run used."),
+     "`actions:up=1,down=2,…`; a Sokoban room drawn inside its wall, before the declared words); pretrained models "
+     "see the study's text. The run header says which template each run used."),
     ("Partial fine-tuning where a recipe asks for it",
      "The study fine-tunes every weight, as every recipe here does unless its `train.freeze` lists parameters to keep "
      "(`tiny-frozen`: the tiny base's look-up layers); the run folder's `recipe.yaml` records it."),
