@@ -37,15 +37,15 @@ def inside_the_wall(rows: list[str]) -> list[str]:
     """A room's rows without its outer wall ring, which the compact template leaves out: every generated room is
     walled all round (``rooms.py``), so the ring tells a model nothing, yet it is 22 of a 6x6 prompt's 78 tokens
     (docs/results/2026-12-05-compact-board.md)."""
-    ring = rows[0] + rows[-1] + "".join(row[0] + row[-1] for row in rows)
-    if len(rows) < 3 or len(rows[0]) < 3 or set(ring) != {"#"}:
+    walled = len(rows) >= 3 and len(rows[0]) >= 3
+    if not walled or set(rows[0] + rows[-1] + "".join(row[0] + row[-1] for row in rows)) != {"#"}:
         raise ValueError("the compact template draws a room inside its outer wall, and this board has no such wall")
     return [row[1:-1] for row in rows[1:-1]]
 
 
 def with_the_wall(rows: list[str]) -> list[str]:
-    """The outer wall ring put back around rows :func:`inside_the_wall` took it from."""
-    width = len(rows[0]) + 2 if rows else 2
+    """The outer wall ring put back around rows :func:`inside_the_wall` took it from (at least one row)."""
+    width = len(rows[0]) + 2
     return ["#" * width, *(f"#{row}#" for row in rows), "#" * width]
 
 
@@ -87,8 +87,9 @@ def read_board(prompt: str) -> Board:
     """The board drawn in a Sokoban prompt (study rendering, the compact one inside its wall, or rows as shown by
     ``sftgen play``)."""
     rows = read_study_grid(prompt)
-    if not rows and read_compact_board(prompt):
-        rows = with_the_wall(read_compact_board(prompt))
+    if not rows:
+        inside = read_compact_board(prompt)
+        rows = with_the_wall(inside) if inside else []
     if not rows:
         rows = [line.replace(" ", "") for line in prompt.split("\n") if _SPACED_ROW.match(line)]
     if not rows:
