@@ -525,7 +525,11 @@ def _check_shipped_base(preset: str, out: Path | None, progress: bool) -> None:
     help="Diverse pool its declared maps draw from (docs/recipes.md).",
 )
 @click.option("--check", is_flag=True, help="Rebuild the preset's shipped base from scratch and compare its probes.")
-@click.option("--ship", is_flag=True, help="Copy the built base into the package with its manifest.")
+@click.option(
+    "--ship",
+    is_flag=True,
+    help="Copy the built base into the package with its manifest (tiny-copy: a fresh head on the shipped plain base).",
+)
 def pretrain_base_command(
     preset: str,
     out: Path | None,
@@ -540,7 +544,7 @@ def pretrain_base_command(
     ship: bool,
 ) -> None:
     """Train a tiny base model that reads declared mappings (cached by content hash) and probe it."""
-    from sftgen.base.pretrain import BASE_INFO, BaseConfig, pretrain_base
+    from sftgen.base.pretrain import BASE_INFO, COPY_HEAD_PRESETS, BaseConfig, pretrain_base
     from sftgen.experiment.jobs import limit_threads
     from sftgen.io import read_json
 
@@ -561,7 +565,9 @@ def pretrain_base_command(
     except ValueError as err:
         _fail(describe_error(err))
     limit_threads()
-    final = pretrain_base(config, out=out, progress=sys.stderr.isatty(), use_shipped=not ship)
+    # shipping builds from scratch, except a copy-head preset's plain base: the head is its only new part
+    use_shipped = not ship or preset in COPY_HEAD_PRESETS
+    final = pretrain_base(config, out=out, progress=sys.stderr.isatty(), use_shipped=use_shipped)
     info = read_json(final / BASE_INFO)
     if ship:
         from sftgen.base.shipped import ship as ship_base

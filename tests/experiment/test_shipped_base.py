@@ -88,3 +88,27 @@ def test_probes_are_compared_within_the_tolerance() -> None:
         ("lookup_probe", 1.0, 0.95, True),
         ("navigate_probe", 0.6, 0.45, False),
     ]
+
+
+@pytest.mark.parametrize(("preset", "reuses_shipped"), [("tiny", False), ("tiny-copy", True)])
+def test_shipping_trains_from_scratch_except_a_copy_heads_plain_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str, reuses_shipped: bool
+) -> None:
+    """A copy-head base is the plain base plus a fresh head: re-shipping a head must not retrain the plain base."""
+    from click.testing import CliRunner
+
+    import sftgen.base.pretrain as pretrain
+    from sftgen.cli import main
+
+    calls: list[bool] = []
+
+    def built(config: object, out: object, progress: bool, use_shipped: bool) -> Path:
+        calls.append(use_shipped)
+        return _fake_base(tmp_path / "built")
+
+    shipped_to: list[Path] = []
+    monkeypatch.setattr(pretrain, "pretrain_base", built)
+    monkeypatch.setattr(shipped, "ship", lambda base, build: shipped_to.append(base))
+    result = CliRunner().invoke(main, ["pretrain-base", "--preset", preset, "--ship"])
+    assert result.exit_code == 0, result.output
+    assert calls == [reuses_shipped] and shipped_to == [tmp_path / "built"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -46,6 +47,21 @@ class Job:
     @property
     def label(self) -> str:
         return f"{self.task}/{self.method}/seed{self.seed}"
+
+
+def exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """A pool worker's initializer: end the worker once the process that started it is gone.
+
+    Why: a ``reproduce`` stopped by SIGTERM (a scheduler, ``kill``) leaves its spawned workers training on the cores
+    the next run needs, for up to an hour. What a job finished is on disk, and ``--resume`` continues from it.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sftgen-exit-with-parent", daemon=True).start()
 
 
 def limit_threads() -> None:

@@ -17,6 +17,7 @@ Every step skips what is already done, so ``--resume`` after a crash or kill red
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,7 +28,7 @@ from typing import Any
 import yaml
 
 from sftgen.data.build import BuildConfig, build_dataset
-from sftgen.experiment.jobs import Job, limit_threads, run_job
+from sftgen.experiment.jobs import Job, exit_with_parent, limit_threads, run_job
 from sftgen.experiment.recipe import DATA_KIND, Recipe, response_format
 from sftgen.experiment.timing import StageTimes
 from sftgen.io import atomic_write_json, atomic_write_text, read_json
@@ -149,13 +150,18 @@ def build_data(recipe: Recipe, out: Path, log: Log) -> dict[tuple[str, str], Pat
     return folders
 
 
+def worker_pool(size: int) -> ProcessPoolExecutor:
+    """``size`` fresh (spawned) processes that end when this one does (``exit_with_parent``)."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(size, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),))
+
+
 def _build_all(todo: list[tuple[BuildConfig, Path]], parallel: int) -> None:
     if parallel < 2 or len(todo) < 2:
         for config, folder in todo:
             build_dataset(config, folder, overwrite=True, progress=False)
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=context) as pool:
+    with worker_pool(min(parallel, len(todo))) as pool:
         builds = [pool.submit(build_dataset, config, folder, overwrite=True, progress=False) for config, folder in todo]
         for build in builds:
             build.result()  # a failed build fails the run here, before any training
@@ -283,8 +289,7 @@ def run_jobs(
     """
     results: dict[str, dict[str, Any]] = {}
     errors = []
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(parallel, len(jobs)), mp_context=context) as pool:
+    with worker_pool(min(parallel, len(jobs))) as pool:
         pending: dict[Future, Job] = {
             pool.submit(run_job, job, str(logs_dir / (job.label.replace("/", "__") + ".log"))): job for job in jobs
         }

@@ -41,9 +41,10 @@ TINY_PRESETS: dict[str, dict[str, Any]] = {
 }
 # ``tiny`` plus a copy head (models/copy_head.py): declared words are copied by position, not by identity,
 # so diverse SFT keeps reading words it never trains as answers (docs/tiny-scale-notes.md). The gate starts at
-# 88% vocabulary (logit 2): an untrained pointer at 50% answered the board's most frequent symbol `#` on most
-# zero-shot turns, so the base scored below the plain base it extends before any SFT.
-TINY_PRESETS["tiny-copy"] = {**TINY_PRESETS["tiny"], "copy_head_dim": 64, "copy_gate_bias": 2.0}
+# 98% vocabulary (logit 4): an untrained pointer at 50% answered the board's most frequent symbol `#` on most
+# zero-shot turns, and at 88% (logit 2) answer-only SFT on the frozen prompt learned to point at one or more
+# declared slots on three training seeds of four, so it read part of the fake split's declaration.
+TINY_PRESETS["tiny-copy"] = {**TINY_PRESETS["tiny"], "copy_head_dim": 64, "copy_gate_bias": 4.0}
 
 
 def tiny_config(preset: str, tokenizer: PreTrainedTokenizerBase, **overrides: Any) -> LlamaConfig:
