@@ -85,3 +85,22 @@ class SeededBackend:
 
     def generate(self, chats: list, sampling: Sampling) -> list[str]:
         raise AssertionError("a backend with complete(seeds=) must be called through complete")
+
+
+class RamblingBackend(HashAgent):
+    """Writes the hash agent's answer, then ``Left Left`` to the token cap; with ``answer_end`` (its
+    ``complete`` takes one, as ``HFBackend``'s does) it stops where the answer is settled, as decoding would."""
+
+    RAMBLE = " Left" * 50
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rules: list[object] = []
+
+    def complete(self, chats: list, sampling: Sampling, seeds: list[int] | None = None, answer_end=None):
+        self.rules.append(answer_end)
+        out = []
+        for text in (self.answer(chat[-1]["content"]) + self.RAMBLE for chat in chats):
+            end = None if answer_end is None else answer_end(text)
+            out.append(Completion(text, "length", 10, 60) if end is None else Completion(text[:end], "stop", 10, 5))
+        return out

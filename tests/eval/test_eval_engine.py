@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from eval_fakes import FailingBackend, HashAgent, SeededBackend
+from eval_fakes import FailingBackend, HashAgent, RamblingBackend, SeededBackend
 
 from sftgen.eval.evaluate import evaluate, load_records
 from sftgen.eval.metrics import split_metrics
@@ -13,6 +13,7 @@ from sftgen.eval.records import episodes_path, read_records
 from sftgen.eval.rollout import EvalInterrupted, run_rollouts
 from sftgen.models.sampling import Sampling
 from sftgen.splits import resolve_splits
+from sftgen.tasks.protocol import get_task
 
 GREEDY = Sampling(greedy=True)
 SPLITS = ["sokoban/id", "sokoban/numerical", "points/id", "points/all_5"]
@@ -137,3 +138,21 @@ def test_larger_n_reuses_the_prefix_and_unknown_splits_fail_early(tmp_path):
     with pytest.raises(KeyError, match="sokoban/id"):
         evaluate("hash", ["sokoban/idd"], tmp_path / "never", backend=HashAgent())
     assert not (tmp_path / "never").exists()
+
+
+def _scores(records: list[dict]) -> dict[str, list[tuple]]:
+    return {r["instance_id"]: [(t["action"], t["valid"], t["success"]) for t in r["turns"]] for r in records}
+
+
+def test_a_backend_that_stops_at_the_answer_is_given_the_tasks_rule_and_scores_the_same():
+    """One task a call: its ``answer_end`` goes to the backend; the turns score as the whole text does."""
+    sokoban = [i for s in resolve_splits(["sokoban/id", "sokoban/numerical"], 8) for i in s.instances()]
+    backend = RamblingBackend()
+    records, _ = run_rollouts(backend, sokoban, GREEDY)
+    assert backend.rules and all(rule == get_task("sokoban").answer_end for rule in backend.rules)
+    whole, _ = run_rollouts(HashAgent(), sokoban, GREEDY)  # the same answers, never cut
+    assert _scores(records) == _scores(whole)
+    assert any(t["finish_reason"] == "stop" for r in records for t in r["turns"])
+    mixed = RamblingBackend()
+    run_rollouts(mixed, [*sokoban[:2], *resolve_splits(["points/id"], 2)[0].instances()], GREEDY)
+    assert mixed.rules[0] is None  # the first call spans two tasks: no single rule, nothing cut

@@ -79,6 +79,34 @@ def test_generation_stops_at_a_stop_token(peaky_model, tokenizer, chats):
     assert (stopped.text, stopped.finish_reason, stopped.completion_tokens) == ("", "stop", 1)
 
 
+def _settled_after(chars: int):
+    return lambda text: len(text) if len(text) >= chars else None
+
+
+@pytest.mark.parametrize("sampling", [GREEDY, SAMPLED], ids=["greedy", "sampled"])
+def test_a_row_stops_once_its_answer_is_settled_and_keeps_the_text_so_far(backend, chats, sampling):
+    free = backend.complete(chats, sampling)
+    rule = _settled_after(4)
+    cut = backend.complete(chats, sampling, answer_end=rule)
+    assert any(c.completion_tokens < f.completion_tokens for f, c in zip(free, cut, strict=True))
+    for f, c in zip(free, cut, strict=True):
+        assert f.text.startswith(c.text)
+        if rule(f.text) is None:  # never settled: the answer is the free one
+            assert c == f
+        else:  # stopped at the first token that settled it
+            assert c.finish_reason == "stop" and rule(c.text) is not None
+            assert 0 < c.completion_tokens <= f.completion_tokens
+
+
+def test_a_row_that_ended_before_its_answer_settled_is_untouched(peaky_model, tokenizer, chats):
+    backend = HFBackend(peaky_model, tokenizer)
+    prompt = tokenizer.apply_chat_template(chats[0], add_generation_prompt=True, tokenize=True, return_dict=False)
+    first_token = int(peaky_model(torch.tensor([prompt])).logits[0, -1].argmax())
+    backend.stop_ids = [*backend.stop_ids, first_token]  # the row ends on its first token
+    stopped = backend.complete(chats[:1], GREEDY, answer_end=lambda text: 0)[0]
+    assert (stopped.text, stopped.finish_reason, stopped.completion_tokens) == ("", "stop", 1)
+
+
 def test_finish_strips_special_tokens_and_cuts_at_eos(backend, tokenizer):
     up, eos, pad = (tokenizer.convert_tokens_to_ids(t) for t in ("Up", "<eos>", "<pad>"))
     bos = tokenizer.bos_token_id

@@ -283,6 +283,38 @@ def test_verifier_and_parser_never_raise_and_stay_fast(name: str) -> None:
         assert time.perf_counter() - start < 0.5, f"{len(text)} hostile characters took too long"
 
 
+@pytest.mark.parametrize("name", TASKS)
+def test_nothing_after_a_settled_answer_changes_the_score(name: str) -> None:
+    """Decoding stops where ``answer_end`` says the answer is settled, so no continuation may change ``verify``."""
+    task = get_task(name)
+    inst = SPLITS[f"{name}/id"].instance(0)
+    check = task.check_data(inst.state(), inst.variant)
+    texts = st.lists(_PIECES | st.text(max_size=6), max_size=30).map("".join)
+
+    @settings(max_examples=200, deadline=None)
+    @given(texts, texts)
+    def settled_means_settled(text: str, more: str) -> None:
+        end = task.answer_end(text)
+        if end is not None:
+            assert 0 < end <= len(text)
+            assert task.verify(text[:end] + more, check) == task.verify(text, check)
+
+    settled_means_settled()
+    for text in HOSTILE:
+        start = time.perf_counter()
+        task.answer_end(text)
+        assert time.perf_counter() - start < 0.5, f"{len(text)} hostile characters took too long"
+
+
+def test_a_sokoban_answer_is_settled_at_its_first_closing_tag() -> None:
+    task = get_task("sokoban")
+    assert task.answer_end("<answer> Up </answer> Left Left </answer>") == len("<answer> Up </answer>")
+    assert task.answer_end("<think> plan:up </think> <answer> Up") is None
+    assert task.answer_end("</answer> <answer> Up </answer>") == len("</answer> <answer> Up </answer>")
+    assert task.answer_end("x" * 70_000) == 65_536  # nothing past the parser's window is read
+    assert get_task("points").answer_end('{"formula": "4*6"}') is None  # read after the *last* </think>
+
+
 # ---------------------------------------------------------------------------------------------- agents
 
 

@@ -12,6 +12,10 @@ frozen-prompt model on the Numerical split: 30 invalid turns) costs one generati
 Why per-episode seeds: when the backend accepts ``seeds=`` (``HFBackend.complete``), each chat samples from
 a seed hashed from (run seed, episode id, turn), so a resumed, re-chunked or re-ordered run draws the same
 samples. Other backends get one seed per call (their per-row seeds then depend on the row's position).
+
+Why the task's ``answer_end`` goes to the backend: a model that goes on writing after its scored answer would
+decode to ``max_new_tokens`` for text no score reads; a backend that accepts ``answer_end=`` (``HFBackend``)
+stops the row there. The task says where its answer is settled exactly, so no score changes.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sftgen.eval.records import stored_response, turn_outcome
 from sftgen.models.sampling import Backend, Chat, Sampling
 from sftgen.seeding import derive_seed
 from sftgen.splits import Instance
-from sftgen.tasks.protocol import TaskEnv
+from sftgen.tasks.protocol import TaskEnv, get_task
 
 _INT31 = 2**31 - 1
 
@@ -49,13 +53,25 @@ def sample_seed(run_seed: int, instance_id: str, turn: int) -> int:
 
 def accepts_seeds(backend: object) -> bool:
     """True when the backend has ``complete(chats, sampling, seeds=...)``."""
+    return _complete_takes(backend, "seeds")
+
+
+def _complete_takes(backend: object, parameter: str) -> bool:
     complete = getattr(backend, "complete", None)
     if not callable(complete):
         return False
     try:
-        return "seeds" in inspect.signature(complete).parameters
+        return parameter in inspect.signature(complete).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _answer_end(backend: object, chunk: list[Episode]) -> dict[str, Any]:
+    """``{"answer_end": ...}`` for a backend that stops at a settled answer, when the chunk is of one task."""
+    tasks = {e.instance.task for e in chunk}
+    if len(tasks) != 1 or not _complete_takes(backend, "answer_end"):
+        return {}
+    return {"answer_end": get_task(tasks.pop()).answer_end}
 
 
 @dataclass
@@ -164,7 +180,8 @@ def _generate(
     if callable(reads_states):
         answers = [(text, {}) for text in reads_states([e.situation() for e in chunk])]
     elif use_complete:
-        completions = backend.complete(chats, sampling, seeds=seeds)  # type: ignore[attr-defined]
+        stop = _answer_end(backend, chunk)
+        completions = backend.complete(chats, sampling, seeds=seeds, **stop)  # type: ignore[attr-defined]
         answers = [
             (c.text, {"finish_reason": c.finish_reason, "completion_tokens": c.completion_tokens}) for c in completions
         ]

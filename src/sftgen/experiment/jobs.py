@@ -7,6 +7,8 @@ recipe runs one job per core. Every step skips work that is already on disk, whi
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shlex
 import subprocess
@@ -47,6 +49,43 @@ class Job:
     @property
     def label(self) -> str:
         return f"{self.task}/{self.method}/seed{self.seed}"
+
+
+def _chars(value: Any) -> int:
+    """Length of a prompt or completion: plain text, or a chat's message contents."""
+    if isinstance(value, str):
+        return len(value)
+    return sum(len(str(m.get("content", ""))) for m in value) if isinstance(value, list) else 0
+
+
+def _data_shape(folder: str, sample: int) -> tuple[float, int]:
+    """(mean characters over the first ``sample`` rows, number of rows) of a dataset folder's data.jsonl."""
+    lengths, rows = [], 0
+    with open(Path(folder) / "data.jsonl", encoding="utf-8") as lines:
+        for rows, line in enumerate(lines, start=1):
+            if rows <= sample:
+                row = json.loads(line[:1_000_000])
+                lengths.append(_chars(row.get("prompt")) + _chars(row.get("completion")))
+    return _mean([float(n) for n in lengths]), rows
+
+
+def training_work(job: Job, sample: int = 256) -> float:
+    """Characters the job's SFT reads (rows seen x mean row length), a proxy for its wall time. A GRPO job,
+    whose cost this cannot see, counts as the largest (``inf``)."""
+    if job.grpo is not None:
+        return math.inf
+    sft = job.sft
+    shapes = [_data_shape(folder, sample) for folder in sft["data"]]
+    mean_chars = _mean([chars for chars, _ in shapes])
+    if sft.get("max_steps"):
+        return sft["max_steps"] * sft["batch_size"] * sft.get("grad_accum", 1) * mean_chars
+    return sum(rows for _, rows in shapes) * sft["epochs"] * mean_chars
+
+
+def longest_first(jobs: list[Job]) -> list[Job]:
+    """Jobs ordered by :func:`training_work`, largest first: with two workers the last job to start is then a short
+    one, so the cores finish together (longest-processing-time scheduling)."""
+    return sorted(jobs, key=training_work, reverse=True)
 
 
 def exit_with_parent(parent: int, every: float = 1.0) -> None:

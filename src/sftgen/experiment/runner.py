@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from sftgen.data.build import BuildConfig, build_dataset
-from sftgen.experiment.jobs import Job, exit_with_parent, limit_threads, run_job
+from sftgen.experiment.jobs import Job, exit_with_parent, limit_threads, longest_first, run_job
 from sftgen.experiment.recipe import DATA_KIND, Recipe, response_format
 from sftgen.experiment.timing import StageTimes
 from sftgen.io import atomic_write_json, atomic_write_text, read_json
@@ -283,7 +283,8 @@ def run_jobs(
     logs_dir: Path,
     on_done: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run jobs ``parallel`` at a time in fresh processes; a failed job fails the run after the others end.
+    """Run jobs ``parallel`` at a time in fresh processes, largest first; a failed job fails the run after the
+    others end.
 
     ``on_done(finished)`` is called after each job with every finished job's result, in plan order.
     """
@@ -291,7 +292,8 @@ def run_jobs(
     errors = []
     with worker_pool(min(parallel, len(jobs))) as pool:
         pending: dict[Future, Job] = {
-            pool.submit(run_job, job, str(logs_dir / (job.label.replace("/", "__") + ".log"))): job for job in jobs
+            pool.submit(run_job, job, str(logs_dir / (job.label.replace("/", "__") + ".log"))): job
+            for job in longest_first(jobs)
         }
         log(f"{len(jobs)} jobs, {min(parallel, len(jobs))} at a time; their logs are in {logs_dir}")
         while pending:

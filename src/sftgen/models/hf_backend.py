@@ -9,10 +9,10 @@ of ``batch_size`` and of the length sorting (up to float noise between padded an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
-from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from sftgen.models.sampling import Chat, Completion, Sampling, row_seed, validate_chats
 
@@ -50,6 +50,38 @@ class RowSampler(LogitsProcessor):
         chosen = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).clamp_(max=cdf.shape[-1] - 1)
         out = torch.full_like(scores, float("-inf"))
         return out.scatter_(-1, chosen, 0.0)
+
+
+AnswerEnd = Callable[[str], int | None]
+"""A task's ``answer_end``: where the scored answer in a text is complete, or None while it is not."""
+
+
+class AnswerSettled(StoppingCriteria):
+    """Stops a row once ``answer_end`` says its scored answer is complete, and remembers after how many new
+    tokens: a model that goes on writing after its answer (``<answer> Left </answer> Left Left ...``) would
+    otherwise decode to ``max_new_tokens`` for text no score reads, and hold its whole batch there."""
+
+    def __init__(self, tokenizer: object, prompt_len: int, answer_end: AnswerEnd, stop_ids: Sequence[int]) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_len = prompt_len
+        self.answer_end = answer_end
+        self.stop_ids = torch.tensor(list(stop_ids))
+        self.settled_at: dict[int, int] = {}
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: object) -> torch.BoolTensor:
+        new = input_ids[:, self.prompt_len :].cpu()
+        ended = torch.isin(new, self.stop_ids).any(dim=-1).tolist()
+        open_rows = [r for r in range(new.shape[0]) if r not in self.settled_at and not ended[r]]
+        if open_rows:
+            texts = self.tokenizer.batch_decode(  # type: ignore[attr-defined]
+                new[open_rows].tolist(), skip_special_tokens=True
+            )
+            for row, text in zip(open_rows, texts, strict=True):
+                if self.answer_end(text) is not None:
+                    self.settled_at[row] = new.shape[1]
+        done = torch.zeros(new.shape[0], dtype=torch.bool, device=input_ids.device)
+        done[list(self.settled_at)] = True
+        return done
 
 
 def stop_token_ids(model: torch.nn.Module, tokenizer: object) -> list[int]:
@@ -96,13 +128,25 @@ class HFBackend:
         )
         return list(encoded["input_ids"])
 
-    def complete(self, chats: list[Chat], sampling: Sampling, seeds: Sequence[int] | None = None) -> list[Completion]:
-        """Like ``generate`` with token counts and finish reasons; ``seeds`` overrides the per-row seeds."""
+    def complete(
+        self,
+        chats: list[Chat],
+        sampling: Sampling,
+        seeds: Sequence[int] | None = None,
+        answer_end: AnswerEnd | None = None,
+    ) -> list[Completion]:
+        """Like ``generate`` with token counts and finish reasons; ``seeds`` overrides the per-row seeds. With
+        ``answer_end`` (a task's), a row stops as soon as its scored answer is complete (``finish_reason``
+        ``stop``), which changes no score."""
         validate_chats(chats)
-        return self.complete_ids([self.encode(chat) for chat in chats], sampling, seeds)
+        return self.complete_ids([self.encode(chat) for chat in chats], sampling, seeds, answer_end)
 
     def complete_ids(
-        self, prompts: list[list[int]], sampling: Sampling, seeds: Sequence[int] | None = None
+        self,
+        prompts: list[list[int]],
+        sampling: Sampling,
+        seeds: Sequence[int] | None = None,
+        answer_end: AnswerEnd | None = None,
     ) -> list[Completion]:
         """``complete`` for already-encoded prompts (the server encodes per request, then batches)."""
         if seeds is None:
@@ -115,12 +159,14 @@ class HFBackend:
         results: list[Completion | None] = [None] * len(prompts)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            batch = self._generate_batch([prompts[i] for i in rows], sampling, [seeds[i] for i in rows])
+            batch = self._generate_batch([prompts[i] for i in rows], sampling, [seeds[i] for i in rows], answer_end)
             for i, completion in zip(rows, batch, strict=True):
                 results[i] = completion
         return [r for r in results if r is not None]
 
-    def _generate_batch(self, prompts: list[list[int]], sampling: Sampling, seeds: list[int]) -> list[Completion]:
+    def _generate_batch(
+        self, prompts: list[list[int]], sampling: Sampling, seeds: list[int], answer_end: AnswerEnd | None
+    ) -> list[Completion]:
         device = next(self.model.parameters()).device
         width = max(len(p) for p in prompts)
         input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
@@ -132,6 +178,7 @@ class HFBackend:
         if not sampling.is_greedy:
             uniforms = torch.stack([self._uniforms(seed, sampling.max_new_tokens) for seed in seeds])
             processors.append(RowSampler(uniforms, width, sampling.temperature, sampling.top_p))
+        settled = None if answer_end is None else AnswerSettled(self.tokenizer, width, answer_end, self.stop_ids)
         config = GenerationConfig(
             max_new_tokens=sampling.max_new_tokens,
             do_sample=False,
@@ -146,16 +193,26 @@ class HFBackend:
                 attention_mask=attention_mask.to(device),
                 generation_config=config,
                 logits_processor=processors,
+                stopping_criteria=StoppingCriteriaList([settled] if settled else []),
             )
         new_tokens = output[:, width:].tolist()
-        return [self._finish(tokens, len(prompt)) for tokens, prompt in zip(new_tokens, prompts, strict=True)]
+        settled_at = {} if settled is None else settled.settled_at
+        return [
+            self._finish(tokens, len(prompt), settled_at.get(row))
+            for row, (tokens, prompt) in enumerate(zip(new_tokens, prompts, strict=True))
+        ]
 
     @staticmethod
     def _uniforms(seed: int, count: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(seed)
         return torch.rand(count, generator=generator, dtype=torch.float64)
 
-    def _finish(self, tokens: list[int], prompt_tokens: int) -> Completion:
+    def _finish(self, tokens: list[int], prompt_tokens: int, settled: int | None = None) -> Completion:
+        """The text before the first stop token, or the first ``settled`` tokens when the answer was complete
+        there (``AnswerSettled``; it never counts a row that had already stopped)."""
+        if settled is not None:
+            text = self.tokenizer.decode(tokens[:settled], skip_special_tokens=True)  # type: ignore[attr-defined]
+            return Completion(text=text, finish_reason="stop", prompt_tokens=prompt_tokens, completion_tokens=settled)
         stops = set(self.stop_ids)
         end = next((k for k, t in enumerate(tokens) if t in stops), None)
         kept = tokens if end is None else tokens[:end]

@@ -84,6 +84,10 @@ class KeysTask:
     def parse_answer(self, text: str) -> str | None:
         return checking.parse_answer(text)
 
+    def answer_end(self, text: str) -> int | None:
+        """Never settled early: a text over ``MAX_TEXT_CHARS`` scores as no answer, so later text can change it."""
+        return None
+
     def check_data(self, state: KeysState, variant: str) -> dict[str, Any]:
         v = VARIANTS[variant]
         return checking.check_data(state, v.checked_words, v.checked_rules)

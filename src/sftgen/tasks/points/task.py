@@ -107,6 +107,10 @@ class PointsTask:
     def parse_answer(self, text: str) -> str | None:
         return parse_answer(text) if isinstance(text, str) else None
 
+    def answer_end(self, text: str) -> int | None:
+        """Never settled early: the formula is read after the *last* ``</think>``, so later text can move it."""
+        return None
+
     def check_data(self, state: Hand, variant: str) -> dict[str, Any]:
         """The scored card values (what :meth:`verify` reads), the hand and the scored face map (what
         :meth:`check_env` deals): the columns RL rows carry, so a row is its own check data."""

@@ -41,6 +41,22 @@ class ParsedAction:
         return self.action is not None
 
 
+def _first_answer(head: str) -> tuple[int, int] | None:
+    """Start and end of the first ``<answer>...</answer>``'s content in ``head``, or None."""
+    start = head.find(OPEN_TAG)
+    end = -1 if start == -1 else head.find(CLOSE_TAG, start + len(OPEN_TAG))
+    return None if end == -1 else (start + len(OPEN_TAG), end)
+
+
+def answer_end(text: str) -> int | None:
+    """Where :func:`parse_action`'s reading of ``text`` is settled: just after the first complete
+    ``<answer>...</answer>``, or at :data:`MAX_PARSE_CHARS` (nothing later is read); None before either."""
+    span = _first_answer(text[:MAX_PARSE_CHARS])
+    if span is not None:
+        return span[1] + len(CLOSE_TAG)
+    return MAX_PARSE_CHARS if len(text) >= MAX_PARSE_CHARS else None
+
+
 def parse_action(text: str, vocab: ActionVocab) -> ParsedAction:
     """Study rule: the first ``<answer>...</answer>`` (across newlines), stripped, is one whole action.
 
@@ -48,11 +64,10 @@ def parse_action(text: str, vocab: ActionVocab) -> ParsedAction:
     quadratic on text with many unclosed ``<answer>`` tags).
     """
     head = text[:MAX_PARSE_CHARS]
-    start = head.find(OPEN_TAG)
-    end = -1 if start == -1 else head.find(CLOSE_TAG, start + len(OPEN_TAG))
-    if end == -1:
+    span = _first_answer(head)
+    if span is None:
         return ParsedAction(None, None, f"no <answer> tag in the first {MAX_PARSE_CHARS} characters")
-    answer = head[start + len(OPEN_TAG) : end].strip()
+    answer = head[span[0] : span[1]].strip()
     action = vocab.action_for(answer)
     if action is None:
         return ParsedAction(None, answer, f"{answer[:40]!r} is not one of {list(vocab.words)}")

@@ -33,7 +33,7 @@ from sftgen.tasks.rows import RowSpec
 from .board import ACTIONS, BOX, BOX_ON_TARGET, FLOOR, PLAYER, PLAYER_ON_TARGET, TARGET, WALL, Board
 from .data import TrainingLevel, sokoban_reasoning, sokoban_rl_rows, sokoban_sft_rows
 from .data import training_levels as _training_levels
-from .env import MAX_TURNS, SokobanEnv, parse_action
+from .env import MAX_TURNS, SokobanEnv, answer_end, parse_action
 from .generator import DIFFICULTIES, Level, SokobanDifficulty, generate_level
 from .identity import board_key
 from .prompts import agent_answer, answer_from_text, sokoban_messages
@@ -134,6 +134,9 @@ class SokobanTask:
 
     def parse_answer(self, text: str) -> str | None:
         return parse_action(text, BASE).answer if isinstance(text, str) else None
+
+    def answer_end(self, text: str) -> int | None:
+        return answer_end(text) if isinstance(text, str) else None
 
     def check_data(self, state: Board, variant: str) -> dict[str, Any]:
         return {"board": state.to_rows(), "words": list(SOKOBAN_VARIANTS[variant].checked.words)}
