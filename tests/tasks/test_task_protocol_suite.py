@@ -287,6 +287,8 @@ def test_verifier_and_parser_never_raise_and_stay_fast(name: str) -> None:
 def test_nothing_after_a_settled_answer_changes_the_score(name: str) -> None:
     """Decoding stops where ``answer_end`` says the answer is settled, so no continuation may change ``verify``."""
     task = get_task(name)
+    if task.answer_end is None:
+        pytest.skip(f"{name} never settles an answer early")
     inst = SPLITS[f"{name}/id"].instance(0)
     check = task.check_data(inst.state(), inst.variant)
     texts = st.lists(_PIECES | st.text(max_size=6), max_size=30).map("".join)
@@ -312,7 +314,7 @@ def test_a_sokoban_answer_is_settled_at_its_first_closing_tag() -> None:
     assert task.answer_end("<think> plan:up </think> <answer> Up") is None
     assert task.answer_end("</answer> <answer> Up </answer>") == len("</answer> <answer> Up </answer>")
     assert task.answer_end("x" * 70_000) == 65_536  # nothing past the parser's window is read
-    assert get_task("points").answer_end('{"formula": "4*6"}') is None  # read after the *last* </think>
+    assert get_task("points").answer_end is None  # its formula is read after the *last* </think>
 
 
 # ---------------------------------------------------------------------------------------------- agents

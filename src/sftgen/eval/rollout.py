@@ -71,7 +71,8 @@ def _answer_end(backend: object, chunk: list[Episode]) -> dict[str, Any]:
     tasks = {e.instance.task for e in chunk}
     if len(tasks) != 1 or not _complete_takes(backend, "answer_end"):
         return {}
-    return {"answer_end": get_task(tasks.pop()).answer_end}
+    rule = get_task(tasks.pop()).answer_end
+    return {} if rule is None else {"answer_end": rule}
 
 
 @dataclass

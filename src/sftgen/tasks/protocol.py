@@ -375,11 +375,11 @@ class Task(Protocol[StateT]):
         """The answer a response commits to; bounded input, linear time, never raises."""
         ...
 
-    def answer_end(self, text: str) -> int | None:
-        """Where the scored answer in ``text`` is complete: a length ``n`` such that :meth:`verify` scores
-        ``text[:n] + anything`` as it scores ``text``, or None while later text could still change the score.
-        Decoding may stop there (the in-process backend does), so it must be exact; None is always safe."""
-        ...
+    answer_end: Callable[[str], int | None] | None
+    """Where the scored answer in a text is settled: a length ``n`` such that :meth:`verify` scores
+    ``text[:n] + anything`` as it scores ``text``, or None while later text could still change the score. Decoding
+    may stop there (the in-process backend does), so it must be exact. A task whose score can move with any later
+    text sets it to None, and its decoding never stops early."""
 
     def check_data(self, state: StateT, variant: str) -> dict[str, Any]:
         """Everything :meth:`verify` needs, as data (state plus the checked words or rules)."""

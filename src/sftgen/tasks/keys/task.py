@@ -84,9 +84,8 @@ class KeysTask:
     def parse_answer(self, text: str) -> str | None:
         return checking.parse_answer(text)
 
-    def answer_end(self, text: str) -> int | None:
-        """Never settled early: a text over ``MAX_TEXT_CHARS`` scores as no answer, so later text can change it."""
-        return None
+    # never settled early: a text over ``MAX_TEXT_CHARS`` scores as no answer, so later text can change it
+    answer_end = None
 
     def check_data(self, state: KeysState, variant: str) -> dict[str, Any]:
         v = VARIANTS[variant]

@@ -107,9 +107,8 @@ class PointsTask:
     def parse_answer(self, text: str) -> str | None:
         return parse_answer(text) if isinstance(text, str) else None
 
-    def answer_end(self, text: str) -> int | None:
-        """Never settled early: the formula is read after the *last* ``</think>``, so later text can move it."""
-        return None
+    # never settled early: the formula is read after the *last* ``</think>``, so later text can move it
+    answer_end = None
 
     def check_data(self, state: Hand, variant: str) -> dict[str, Any]:
         """The scored card values (what :meth:`verify` reads), the hand and the scored face map (what
