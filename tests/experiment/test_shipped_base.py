@@ -112,3 +112,32 @@ def test_shipping_trains_from_scratch_except_a_copy_heads_plain_base(
     result = CliRunner().invoke(main, ["pretrain-base", "--preset", preset, "--ship"])
     assert result.exit_code == 0, result.output
     assert calls == [reuses_shipped] and shipped_to == [tmp_path / "built"]
+
+
+@pytest.mark.parametrize(("lookup", "exit_code"), [(0.95, 0), (0.5, 1)])
+def test_check_rebuilds_from_the_manifests_config_and_compares_the_probes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lookup: float, exit_code: int
+) -> None:
+    """`pretrain-base --check` (hours for real: benchmarks/base_check.py) with the rebuild faked: it rebuilds from
+    scratch with the shipped manifest's config, and fails when a probe is off by more than the tolerance."""
+    from click.testing import CliRunner
+
+    import sftgen.base.pretrain as pretrain
+    from sftgen.cli import main
+
+    manifest = shipped.shipped_manifest("tiny-copy")
+    assert manifest is not None and manifest["lookup_probe"]["overall"] == pytest.approx(1.0, abs=0.05)
+    rebuilt: list[tuple[object, bool]] = []
+
+    def build(config: pretrain.BaseConfig, out: Path, progress: bool, use_shipped: bool) -> Path:
+        rebuilt.append((config, use_shipped))
+        folder = _fake_base(out / "built")
+        info = json.loads((folder / shipped.MANIFEST).read_text())
+        (folder / shipped.MANIFEST).write_text(json.dumps({**info, "lookup_probe": {"overall": lookup}}))
+        return folder
+
+    monkeypatch.setattr(pretrain, "pretrain_base", build)
+    result = CliRunner().invoke(main, ["pretrain-base", "--preset", "tiny-copy", "--check", "--out", str(tmp_path)])
+    assert result.exit_code == exit_code, result.output
+    assert rebuilt == [(pretrain.BaseConfig(**manifest["config"]), False)]  # the shipped config, from scratch
+    assert ("ok" if exit_code == 0 else "OFF") in result.output
