@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from sftgen.experiment.jobs import Job, longest_first, training_work
+from sftgen.train.data import DATA_FORMAT, TRAIN_COLUMNS
 
 
 def _data(folder: Path, prompt: str, completion: str, rows: int = 10) -> str:
@@ -14,6 +15,9 @@ def _data(folder: Path, prompt: str, completion: str, rows: int = 10) -> str:
     chat = [{"role": "user", "content": prompt}]
     row = {"prompt": chat, "completion": [{"role": "assistant", "content": completion}]}
     (folder / "data.jsonl").write_text("".join(json.dumps(row) + "\n" for _ in range(rows)))
+    (folder / "dataset").mkdir()  # the rows a run reads; their count is the manifest's
+    manifest = {"format": DATA_FORMAT, "config": {"kind": "answer-only"}, "columns": list(TRAIN_COLUMNS), "rows": rows}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     return str(folder)
 
 

@@ -7,6 +7,7 @@ recipe runs one job per core. Every step skips work that is already on disk, whi
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -58,28 +59,26 @@ def _chars(value: Any) -> int:
     return sum(len(str(m.get("content", ""))) for m in value) if isinstance(value, list) else 0
 
 
-def _data_shape(folder: str, sample: int) -> tuple[float, int]:
-    """(mean characters over the first ``sample`` rows, number of rows) of a dataset folder's data.jsonl."""
-    lengths, rows = [], 0
+def _mean_row_chars(folder: str, sample: int) -> float:
+    """Mean prompt + completion characters over the first ``sample`` rows of a dataset folder's data.jsonl."""
     with open(Path(folder) / "data.jsonl", encoding="utf-8") as lines:
-        for rows, line in enumerate(lines, start=1):
-            if rows <= sample:
-                row = json.loads(line[:1_000_000])
-                lengths.append(_chars(row.get("prompt")) + _chars(row.get("completion")))
-    return _mean([float(n) for n in lengths]), rows
+        rows = [json.loads(line[:1_000_000]) for line in itertools.islice(lines, sample)]
+    return _mean([float(_chars(row.get("prompt")) + _chars(row.get("completion"))) for row in rows])
 
 
 def training_work(job: Job, sample: int = 256) -> float:
     """Characters the job's SFT reads (rows seen x mean row length), a proxy for its wall time. A GRPO job,
     whose cost this cannot see, counts as the largest (``inf``)."""
+    from sftgen.train.data import mixed_counts, read_source
+
     if job.grpo is not None:
         return math.inf
     sft = job.sft
-    shapes = [_data_shape(folder, sample) for folder in sft["data"]]
-    mean_chars = _mean([chars for chars, _ in shapes])
+    mean_chars = _mean([_mean_row_chars(folder, sample) for folder in sft["data"]])
     if sft.get("max_steps"):
         return sft["max_steps"] * sft["batch_size"] * sft.get("grad_accum", 1) * mean_chars
-    return sum(rows for _, rows in shapes) * sft["epochs"] * mean_chars
+    epoch = sum(mixed_counts([read_source(folder) for folder in sft["data"]], sft.get("mix_weights")))
+    return epoch * sft["epochs"] * mean_chars
 
 
 def longest_first(jobs: list[Job]) -> list[Job]:
